@@ -1,0 +1,1 @@
+"""Where events live: DuckDB by default, behind an engine-neutral contract."""

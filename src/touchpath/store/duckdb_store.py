@@ -1,0 +1,592 @@
+"""The embedded default store: one DuckDB file.
+
+DuckDB lets one process open a file for writing and no other process open it at all, so the
+process that opens the store owns it (normally the server); other processes go through its HTTP
+API or through Parquet exports. Inside the process, one connection serialises writes; readers
+get their own cursors and see only committed batches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from touchpath.config import Settings
+from touchpath.errors import NotFoundError, StorageError, StoreLockedError, ValidationError
+from touchpath.identity.keys import email_hash, phone_hash
+from touchpath.identity.resolve import Combo, KnownPerson, resolve
+from touchpath.journey.channels import CLICK_IDS, classify
+from touchpath.spec.columns import NAMES, conform
+from touchpath.spec.timestamps import utcnow
+from touchpath.store.base import EraseResult, WriteResult
+from touchpath.store.schema import EXPORT_TABLES, LATEST_VERSION, MIGRATIONS, PERSON_COLUMNS
+
+KEY_COLUMNS = ("k_user", "k_email", "k_phone", "k_anon", "k_prev")
+_CLICK_ID_PATTERN = r"[?&](" + "|".join(CLICK_IDS) + r")="
+_HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
+
+
+def _open(path: Path) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return duckdb.connect(str(path))
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise StoreLockedError(
+                f"{path} is in use by another process (usually a running 'touchpath serve'). "
+                "Stop it, or send the work through its HTTP API. Detail: "
+                + str(exc).splitlines()[0],
+                field="store_path",
+            ) from exc
+        raise StorageError(f"cannot open {path}: {exc}", field="store_path") from exc
+
+
+class DuckDBStore:
+    """The event store in one DuckDB file (``settings.store_path``).
+
+    >>> import tempfile, pathlib
+    >>> from touchpath.config import load_settings
+    >>> tmp = pathlib.Path(tempfile.mkdtemp()) / "t.duckdb"
+    >>> with DuckDBStore(load_settings(env={}, store_path=tmp)) as store:
+    ...     store.stats()["events"]
+    0
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.path = Path(settings.store_path)
+        self._lock = threading.RLock()
+        self._con = _open(self.path)
+        self._ibis: Any = None
+        self._migrate()
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> DuckDBStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+            self._ibis = None
+
+    def _migrate(self) -> None:
+        con = self._con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        current = int(_one(con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))
+        if current > LATEST_VERSION:
+            raise StorageError(
+                f"{self.path} has schema version {current}, newer than this touchpath "
+                f"({LATEST_VERSION}); upgrade touchpath",
+                field="store_path",
+            )
+        for migration in MIGRATIONS:
+            if migration.version <= current:
+                continue
+            con.begin()
+            try:
+                for statement in migration.statements:
+                    con.execute(statement)
+                con.execute(
+                    "INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                    [migration.version, migration.description, utcnow()],
+                )
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+
+    @property
+    def schema_version(self) -> int:
+        return int(_one(self._con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for a reader thread (sees committed data only)."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def table(self, name: str = "events") -> ir.Table:
+        """An Ibis expression over one of the store's tables."""
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self._con)
+        return self._ibis.table(name)
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a read query with bound parameters; returns Arrow."""
+        with self._lock:
+            return self._con.sql(query, params=params or None).to_arrow_table()
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def write(self, incoming: pa.Table) -> WriteResult:
+        """Store a batch of touchpoints atomically: all of it or none of it.
+
+        Messages whose ``message_id`` is already stored (or repeats in the batch) are skipped.
+        """
+        incoming = conform(incoming)
+        if incoming.num_rows == 0:
+            return WriteResult(0, 0, 0)
+        _check_required(incoming)
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                result = self._write(con, incoming)
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+            finally:
+                for view in ("_incoming", "_combo_person", "_channels", "_remap"):
+                    con.unregister(view)
+            return result
+
+    def _write(self, con: duckdb.DuckDBPyConnection, incoming: pa.Table) -> WriteResult:
+        settings = self.settings
+        con.register("_incoming", incoming)
+        email_on = "email" in settings.identity_match_keys
+        phone_on = "phone" in settings.identity_match_keys
+        blocked = [value.strip().lower() for value in settings.identity_blocked_values]
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _batch AS
+            SELECT DISTINCT ON (i.message_id) i.*,
+              CASE WHEN NOT list_contains($blocked, lower(trim(i.user_id)))
+                   THEN 'user:' || i.user_id END AS k_user,
+              CASE WHEN {email_on} AND i.email_hash IS NOT NULL
+                   THEN 'email:' || i.email_hash END AS k_email,
+              CASE WHEN {phone_on} AND i.phone_hash IS NOT NULL
+                   THEN 'phone:' || i.phone_hash END AS k_phone,
+              CASE WHEN NOT list_contains($blocked, lower(trim(i.anonymous_id)))
+                   THEN 'anon:' || i.anonymous_id END AS k_anon,
+              CASE WHEN i.type = 'alias'
+                    AND NOT list_contains($blocked, lower(trim(i.previous_id)))
+                   THEN 'prev:' || i.previous_id END AS k_prev,
+              nullif(regexp_extract(i.referrer, $host, 1), '') AS ref_host,
+              nullif(regexp_extract(i.page_url, $host, 1), '') AS page_host,
+              nullif(regexp_extract(i.page_url, $click, 1), '') AS click_id
+            FROM _incoming i ANTI JOIN events e ON e.message_id = i.message_id
+            """,
+            {"blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
+        )
+        fresh = int(_one(con, "SELECT count(*) FROM _batch"))
+        duplicates = incoming.num_rows - fresh
+        if fresh == 0:
+            return WriteResult(incoming.num_rows, 0, duplicates)
+
+        merges = self._stitch(con)
+        self._classify(con)
+        columns = [c for c in NAMES if c not in ("channel", "event")]
+        join_keys = " AND ".join(f"b.{k} IS NOT DISTINCT FROM cp.{k}" for k in KEY_COLUMNS)
+        select = ", ".join(f"b.{c}" for c in columns)
+        con.execute(
+            f"""
+            INSERT INTO events BY NAME
+            SELECT {select},
+              coalesce(b.event, '$' || b.type) AS event,
+              coalesce(cp.person_id, 'p_' || left(sha256('msg:' || b.message_id), 16))
+                AS person_id,
+              coalesce(b.channel, ch.channel, 'direct') AS channel,
+              $now AS loaded_at
+            FROM _batch b
+            LEFT JOIN _combo_person cp ON {join_keys}
+            LEFT JOIN _channels ch
+              ON b.channel IS NULL
+             AND b.source IS NOT DISTINCT FROM ch.source
+             AND b.utm_source IS NOT DISTINCT FROM ch.utm_source
+             AND b.utm_medium IS NOT DISTINCT FROM ch.utm_medium
+             AND b.ref_host IS NOT DISTINCT FROM ch.ref_host
+             AND b.page_host IS NOT DISTINCT FROM ch.page_host
+             AND b.click_id IS NOT DISTINCT FROM ch.click_id
+            """,
+            {"now": utcnow()},
+        )
+        con.execute("DROP TABLE _batch")
+        return WriteResult(incoming.num_rows, fresh, duplicates, merges)
+
+    def _classify(self, con: duckdb.DuckDBPyConnection) -> None:
+        combos = con.sql(
+            "SELECT DISTINCT source, utm_source, utm_medium, ref_host, page_host, click_id "
+            "FROM _batch WHERE channel IS NULL"
+        ).to_arrow_table()
+        data = combos.to_pydict()
+        channels = [
+            classify(*values)
+            for values in zip(
+                data["source"], data["utm_source"], data["utm_medium"], data["ref_host"],
+                data["page_host"], data["click_id"], strict=True,
+            )
+        ]
+        con.register("_channels", combos.append_column("channel", pa.array(channels, pa.string())))
+
+    def _stitch(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Resolve every key combination of ``_batch`` to a person; return the merge count."""
+        keys = ", ".join(KEY_COLUMNS)
+        table = con.sql(
+            f"SELECT {keys}, min(timestamp) AS first_seen, min(message_id) AS message_id "
+            f"FROM _batch WHERE coalesce({keys}) IS NOT NULL GROUP BY ALL"
+        ).to_arrow_table()
+        columns = [table.column(k).to_pylist() for k in KEY_COLUMNS]
+        combos = [
+            Combo(tuple(k for k in keyset if k is not None), seen, message_id)
+            for *keyset, seen, message_id in zip(
+                *columns, table.column("first_seen").to_pylist(),
+                table.column("message_id").to_pylist(), strict=True,
+            )
+        ]
+        known = con.execute(
+            """
+            SELECT i.key, i.person_id FROM identities i
+            SEMI JOIN (
+              SELECT unnest([k_user, k_email, k_phone, k_anon,
+                             'user:' || k_prev[6:], 'anon:' || k_prev[6:]]) AS key
+              FROM _batch
+            ) b ON i.key = b.key
+            """
+        ).fetchall()
+        known_keys = dict(known)
+        persons = sorted(set(known_keys.values()))
+        known_persons: dict[str, KnownPerson] = {}
+        if persons:
+            for person, first_seen, users in con.execute(
+                """
+                SELECT person_id, min(first_seen),
+                       list(key) FILTER (WHERE kind = 'user')
+                FROM identities WHERE person_id IN (SELECT unnest($persons))
+                GROUP BY person_id
+                """,
+                {"persons": persons},
+            ).fetchall():
+                known_persons[person] = KnownPerson(first_seen, frozenset(users or ()))
+        resolution = resolve(combos, known_keys, known_persons, self.settings.identity_max_user_ids)
+
+        con.register(
+            "_combo_person",
+            table.select(list(KEY_COLUMNS)).append_column(
+                "person_id", pa.array(resolution.person_of_combo, pa.string())
+            ),
+        )
+        if resolution.new_identities:
+            key, kind, value, person, seen = zip(*resolution.new_identities, strict=True)
+            new = pa.table({"key": key, "kind": kind, "value": value, "person_id": person,
+                            "first_seen": pa.array(seen, pa.timestamp("us"))})
+            con.execute("INSERT INTO identities SELECT * FROM new")
+        if resolution.remap:
+            remap = pa.table({"merged": list(resolution.remap),
+                              "kept": list(resolution.remap.values())})
+            con.register("_remap", remap)
+            for table_name in ("identities", "events"):
+                con.execute(
+                    f"UPDATE {table_name} SET person_id = r.kept FROM _remap r "
+                    f"WHERE {table_name}.person_id = r.merged"
+                )
+        if resolution.log:
+            now = utcnow()
+            rows = [
+                (now, r.event_time, r.outcome, r.kept_person, r.merged_person, r.key_a, r.key_b,
+                 r.message_id, r.reason)
+                for r in resolution.log
+            ]
+            con.executemany(
+                "INSERT INTO identity_merges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        return sum(1 for r in resolution.log if r.outcome == "merged")
+
+    def record_import(self, **row: Any) -> None:
+        """Log a finished file import (shown by ``stats`` and the dashboard's data page)."""
+        with self._lock:
+            self._con.execute(
+                "INSERT INTO imports BY NAME SELECT $import_id AS import_id, $now AS started_at, "
+                "$file AS file, $file_sha256 AS file_sha256, $source AS source, "
+                "$rows_read AS rows_read, $rows_stored AS rows_stored, "
+                "$rows_duplicate AS rows_duplicate, $rows_rejected AS rows_rejected",
+                {**row, "now": utcnow()},
+            )
+
+    # -- identities -------------------------------------------------------------------------
+
+    def _candidate_keys(self, identity: str) -> list[str]:
+        keys = [f"user:{identity}", f"anon:{identity}"]
+        mail = email_hash(identity)
+        if mail:
+            keys.append(f"email:{mail}")
+        phone = phone_hash(identity, self.settings.default_country_code)
+        if phone and not identity.strip().isalpha():
+            keys.append(f"phone:{phone}")
+        return keys
+
+    def find_persons(self, identity: str) -> list[str]:
+        """Persons an identity names: a person id, user id, anonymous id, e-mail or phone."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT DISTINCT person_id FROM identities WHERE key IN (SELECT unnest($keys)) "
+                "UNION SELECT DISTINCT person_id FROM events WHERE person_id = $identity "
+                "ORDER BY 1",
+                {"keys": self._candidate_keys(identity), "identity": identity},
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def explain(self, identity: str) -> dict[str, Any]:
+        """Why an identity belongs to its person: the person's keys, merges and refusals."""
+        persons = self.find_persons(identity)
+        if not persons:
+            raise NotFoundError(f"no person has the identity {identity!r}", field="identity")
+        with self._lock:
+            out = []
+            for person in persons:
+                keys = self._con.execute(
+                    "SELECT kind, value, first_seen FROM identities WHERE person_id = ? "
+                    "ORDER BY first_seen, kind, value",
+                    [person],
+                ).fetchall()
+                log = self._con.execute(
+                    "SELECT event_time, outcome, kept_person, merged_person, key_a, key_b, "
+                    "message_id, reason FROM identity_merges "
+                    "WHERE kept_person = ? OR merged_person = ? ORDER BY event_time, recorded_at",
+                    [person, person],
+                ).fetchall()
+                count = self._con.execute(
+                    "SELECT count(*), min(timestamp), max(timestamp), list(DISTINCT channel) "
+                    "FROM events WHERE person_id = ?",
+                    [person],
+                ).fetchall()[0]
+                out.append({
+                    "person_id": person,
+                    "identities": [
+                        {"kind": k, "value": v, "first_seen": s.isoformat()} for k, v, s in keys
+                    ],
+                    "events": count[0],
+                    "first_event": count[1].isoformat() if count[1] else None,
+                    "last_event": count[2].isoformat() if count[2] else None,
+                    "channels": sorted(count[3] or []),
+                    "merges": [
+                        {"at": t.isoformat(), "outcome": o, "kept": k, "merged": m,
+                         "keys": [a, b], "message_id": mid, "reason": why}
+                        for t, o, k, m, a, b, mid, why in log
+                    ],
+                })
+        return {"identity": identity, "persons": out}
+
+    # -- privacy ----------------------------------------------------------------------------
+
+    def erase(self, identity: str, *, compact: bool = True) -> EraseResult:
+        """Remove every row of the persons an identity names, from every table.
+
+        With ``compact`` (the default) the file is then rewritten, because DuckDB keeps deleted
+        rows' bytes in freed blocks until they are reused.
+        """
+        persons = self.find_persons(identity)
+        if not persons:
+            raise NotFoundError(f"no person has the identity {identity!r}", field="identity")
+        deleted: dict[str, int] = {}
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                for table_name, columns in PERSON_COLUMNS.items():
+                    where = " OR ".join(f"{c} IN (SELECT unnest($p))" for c in columns)
+                    row = con.execute(
+                        f"DELETE FROM {table_name} WHERE {where} RETURNING 1", {"p": persons}
+                    ).fetchall()
+                    deleted[table_name] = len(row)
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+            if compact:
+                self.compact()
+        return EraseResult(tuple(persons), deleted)
+
+    def compact(self) -> None:
+        """Rewrite the file so no freed block keeps old bytes (and space is reclaimed)."""
+        with self._lock:
+            tmp = self.path.with_name(self.path.name + ".compact")
+            for stale in (tmp, Path(str(tmp) + ".wal")):
+                stale.unlink(missing_ok=True)
+            database = _one(self._con, "SELECT current_database()")
+            self._con.execute(f"ATTACH {_quote(str(tmp))} AS _compact")
+            self._con.execute(f'COPY FROM DATABASE "{database}" TO _compact')
+            self._con.execute("DETACH _compact")
+            self._con.close()
+            os.replace(tmp, self.path)
+            self._con = _open(self.path)
+            self._ibis = None
+
+    # -- parquet ----------------------------------------------------------------------------
+
+    def export_parquet(self, directory: Path) -> dict[str, int]:
+        """Write every table as Parquet under ``directory``: ``events/date=YYYY-MM-DD/*.parquet``
+        (readable by Spark and any lakehouse tool) and one file per other table, plus
+        ``manifest.json`` (schema version and row counts)."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        counts: dict[str, int] = {}
+        with self._lock:
+            con = self._con
+            events_dir = directory / "events"
+            if events_dir.exists() and any(events_dir.iterdir()):
+                raise ValidationError(
+                    f"{events_dir} is not empty; export into a new directory", field="directory"
+                )
+            counts["events"] = self._count("events")
+            if counts["events"]:
+                con.sql("SELECT *, CAST(timestamp AS DATE) AS date FROM events").write_parquet(
+                    str(events_dir), partition_by=["date"], compression="zstd"
+                )
+            else:
+                events_dir.mkdir(exist_ok=True)
+            for table_name in EXPORT_TABLES:
+                if table_name == "events":
+                    continue
+                con.table(table_name).write_parquet(
+                    str(directory / f"{table_name}.parquet"), compression="zstd"
+                )
+                counts[table_name] = self._count(table_name)
+        manifest = {
+            "format": "touchpath-export",
+            "schema_version": self.schema_version,
+            "exported_at": utcnow().isoformat(),
+            "rows": counts,
+        }
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        return counts
+
+    def import_parquet(self, directory: Path) -> dict[str, int]:
+        """Load an export. Into an empty store the tables are restored exactly; into a store
+        that has events, the events go through :meth:`write` (deduplicated, stitched again)."""
+        directory = Path(directory)
+        manifest_path = directory / "manifest.json"
+        if not manifest_path.exists():
+            raise ValidationError(
+                f"{directory} has no manifest.json; is it a 'touchpath export' directory?",
+                field="directory",
+            )
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("schema_version", 0) > LATEST_VERSION:
+            raise ValidationError(
+                f"export has schema version {manifest['schema_version']}, newer than this "
+                "touchpath; upgrade touchpath", field="directory",
+            )
+        files = sorted(str(p) for p in (directory / "events").rglob("*.parquet"))
+        counts: dict[str, int] = {}
+        with self._lock:
+            con = self._con
+            events = (
+                con.read_parquet(files, hive_partitioning=True).to_arrow_table()
+                if files else None
+            )
+            if self._count("events") == 0 and self._count("identities") == 0:
+                con.begin()
+                try:
+                    if events is not None:
+                        events = events.drop_columns(["date"])
+                        con.register("_events_in", events)
+                        con.execute("INSERT INTO events BY NAME SELECT * FROM _events_in")
+                        con.unregister("_events_in")
+                    for table_name in EXPORT_TABLES[1:]:
+                        path = directory / f"{table_name}.parquet"
+                        if path.exists():
+                            con.register("_in", con.read_parquet(str(path)).to_arrow_table())
+                            con.execute(f"INSERT INTO {table_name} BY NAME SELECT * FROM _in")
+                            con.unregister("_in")
+                    con.commit()
+                except Exception:
+                    con.rollback()
+                    raise
+                counts = {t: self._count(t) for t in EXPORT_TABLES}
+                return counts
+        if events is None:
+            return {"events": 0}
+        result = self.write(events.select(list(NAMES)))
+        return {"events": result.stored, "duplicates": result.duplicates}
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _count(self, table_name: str) -> int:
+        return int(_one(self._con, f"SELECT count(*) FROM {table_name}"))
+
+    def stats(self) -> dict[str, Any]:
+        """Counts a person reads first: events, people, identities, by type, channel, source."""
+        events = self.table("events")
+        with self._lock:
+            totals = events.aggregate(
+                events=events.count(),
+                persons=events.person_id.nunique(),
+                first=events.timestamp.min(),
+                last=events.timestamp.max(),
+            ).to_pyarrow().to_pylist()[0]
+
+            def by(column: str) -> dict[str, int]:
+                grouped = events.group_by(column).aggregate(n=events.count())
+                rows = grouped.order_by(ibis.desc("n")).to_pyarrow().to_pylist()
+                return {
+                    "(not set)" if r[column] is None else str(r[column]): int(r["n"]) for r in rows
+                }
+
+            ids = self.table("identities")
+            identities = {
+                r["kind"]: int(r["n"])
+                for r in ids.group_by("kind").aggregate(n=ids.count()).to_pyarrow().to_pylist()
+            }
+            merges = self.table("identity_merges")
+            merge_counts = {
+                r["outcome"]: int(r["n"])
+                for r in merges.group_by("outcome").aggregate(n=merges.count())
+                .to_pyarrow().to_pylist()
+            }
+            return {
+                "store": str(self.path),
+                "schema_version": self.schema_version,
+                "events": int(totals["events"]),
+                "persons": int(totals["persons"]),
+                "first_event": _iso(totals["first"]),
+                "last_event": _iso(totals["last"]),
+                "by_type": by("type"),
+                "by_channel": by("channel"),
+                "by_source": by("source"),
+                "identities": identities,
+                "merges": merge_counts,
+                "imports": self._count("imports"),
+            }
+
+
+def _one(con: duckdb.DuckDBPyConnection, query: str) -> Any:
+    """The single value of a query, with the result drained (DuckDB 2 requires it)."""
+    return con.execute(query).fetchall()[0][0]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _quote(text: str) -> str:
+    """A SQL string literal, for the few statements (ATTACH) that take no parameters."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _check_required(table: pa.Table) -> None:
+    for column in ("message_id", "type", "timestamp", "received_at"):
+        if table.column(column).null_count:
+            raise ValidationError(f"{column} is required on every row", field=column)

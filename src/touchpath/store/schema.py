@@ -1,0 +1,110 @@
+"""The versioned schema of the store, as an ordered list of migrations.
+
+A store records the migrations it applied in ``schema_migrations``; opening a store applies the
+missing ones in order, each in its own transaction. Never edit a released migration: add one.
+
+Tables that hold a person's data list themselves in :data:`PERSON_COLUMNS`, so erasing a person
+(``touchpath erase``) reaches every one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "events, identities, merge log, imports",
+        (
+            """
+            CREATE TABLE events (
+                message_id VARCHAR NOT NULL,
+                type VARCHAR NOT NULL,
+                event VARCHAR NOT NULL,
+                name VARCHAR,
+                person_id VARCHAR NOT NULL,
+                anonymous_id VARCHAR,
+                user_id VARCHAR,
+                group_id VARCHAR,
+                previous_id VARCHAR,
+                timestamp TIMESTAMP NOT NULL,
+                original_timestamp TIMESTAMP,
+                sent_at TIMESTAMP,
+                received_at TIMESTAMP NOT NULL,
+                loaded_at TIMESTAMP NOT NULL,
+                source VARCHAR,
+                channel VARCHAR NOT NULL,
+                utm_source VARCHAR,
+                utm_medium VARCHAR,
+                utm_campaign VARCHAR,
+                referrer VARCHAR,
+                page_url VARCHAR,
+                session_id VARCHAR,
+                revenue DOUBLE,
+                currency VARCHAR,
+                email_hash VARCHAR,
+                phone_hash VARCHAR,
+                ip VARCHAR,
+                properties JSON,
+                traits JSON,
+                context JSON
+            )
+            """,
+            """
+            CREATE TABLE identities (
+                key VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL,
+                value VARCHAR NOT NULL,
+                person_id VARCHAR NOT NULL,
+                first_seen TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE identity_merges (
+                recorded_at TIMESTAMP NOT NULL,
+                event_time TIMESTAMP NOT NULL,
+                outcome VARCHAR NOT NULL,
+                kept_person VARCHAR NOT NULL,
+                merged_person VARCHAR NOT NULL,
+                key_a VARCHAR NOT NULL,
+                key_b VARCHAR NOT NULL,
+                message_id VARCHAR,
+                reason VARCHAR NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE imports (
+                import_id VARCHAR NOT NULL,
+                started_at TIMESTAMP NOT NULL,
+                file VARCHAR NOT NULL,
+                file_sha256 VARCHAR NOT NULL,
+                source VARCHAR,
+                rows_read BIGINT NOT NULL,
+                rows_stored BIGINT NOT NULL,
+                rows_duplicate BIGINT NOT NULL,
+                rows_rejected BIGINT NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
+    "events": ("person_id",),
+    "identities": ("person_id",),
+    "identity_merges": ("kept_person", "merged_person"),
+}
+"""Every table holding a person's data, and the columns that name the person."""
+
+EXPORT_TABLES = ("events", "identities", "identity_merges", "imports")
+"""Tables written by ``export`` and read back by ``import_parquet``."""
