@@ -114,6 +114,17 @@ class DuckDBStore:
                 con.rollback()
                 raise
 
+    def check_writable(self) -> None:
+        """Raise :class:`StorageError` unless a write transaction commits right now."""
+        with self._lock:
+            try:
+                self._con.begin()
+                self._con.execute("CREATE OR REPLACE TEMP TABLE _ready AS SELECT 1 AS ok")
+                self._con.execute("DROP TABLE _ready")
+                self._con.commit()
+            except duckdb.Error as exc:
+                raise StorageError(f"the store cannot be written: {exc}") from exc
+
     @property
     def schema_version(self) -> int:
         return int(_one(self._con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))

@@ -1,0 +1,217 @@
+"""Settings: one typed object, read from defaults, an optional ``touchpath.toml`` and
+``TOUCHPATH_*`` environment variables (later sources win).
+
+Every setting is declared once below with its documentation; ``touchpath settings`` prints the
+table and ``docs/settings.md`` is generated from it. A bad value fails at start with the name of
+the setting and what it accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from touchpath.errors import ConfigError
+
+ENV_PREFIX = "TOUCHPATH_"
+CONFIG_FILE_ENV = "TOUCHPATH_CONFIG"
+DEFAULT_CONFIG_FILE = "touchpath.toml"
+
+IP_MODES = ("truncate", "hash", "keep", "drop")
+MATCH_KEYS = ("email", "phone")
+DEFAULT_BLOCKED_IDS = (
+    "", "null", "none", "nil", "undefined", "nan", "0", "-1", "anonymous", "unknown",
+    "guest", "test", "[object object]", "00000000-0000-0000-0000-000000000000",
+)
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """All of touchpath's settings. Build with :func:`load_settings`."""
+
+    store_path: Path = dataclasses.field(
+        default=Path("touchpath.duckdb"),
+        metadata=_doc("The DuckDB file that holds the store. Created on first use."),
+    )
+    host: str = dataclasses.field(
+        default="127.0.0.1", metadata=_doc("Interface the server listens on.")
+    )
+    port: int = dataclasses.field(default=8000, metadata=_doc("Port the server listens on."))
+    admin_token: str = dataclasses.field(
+        default="",
+        metadata=_doc(
+            "Bearer token for the admin API (statistics, identities, erase). Empty: a random"
+            " token is made at each start and printed."
+        ),
+    )
+    ip_mode: str = dataclasses.field(
+        default="truncate",
+        metadata=_doc(
+            "How client IP addresses are stored: 'truncate' (IPv4 last octet and IPv6 last 80 bits"
+            " zeroed), 'hash' (salted SHA-256, needs ip_salt), 'keep' (as sent), 'drop' (not kept)."
+        ),
+    )
+    ip_salt: str = dataclasses.field(
+        default="", metadata=_doc("Secret salt for ip_mode = 'hash'. Keep it out of version control.")
+    )
+    identity_match_keys: tuple[str, ...] = dataclasses.field(
+        default=("email", "phone"),
+        metadata=_doc(
+            "Traits that join identities across channels, normalised and hashed (SHA-256):"
+            " any of 'email', 'phone'. Empty to join by user and anonymous ids only."
+        ),
+    )
+    identity_blocked_values: tuple[str, ...] = dataclasses.field(
+        default=DEFAULT_BLOCKED_IDS,
+        metadata=_doc(
+            "Id values never used to join identities (compared lower-cased and trimmed):"
+            " placeholders such as 'null', '0', 'anonymous' that would merge strangers."
+        ),
+    )
+    identity_max_user_ids: int = dataclasses.field(
+        default=1,
+        metadata=_doc(
+            "How many distinct user ids one person (and so one anonymous id) may join. A merge"
+            " over the cap is refused and logged: a shared device or kiosk does not fuse people."
+        ),
+    )
+    default_country_code: str = dataclasses.field(
+        default="",
+        metadata=_doc(
+            "Country calling code (digits, e.g. '972') put before national phone numbers"
+            " ('054-...') when phones are normalised. Empty: national numbers keep their digits."
+        ),
+    )
+    session_timeout_minutes: int = dataclasses.field(
+        default=30, metadata=_doc("Inactivity after which a new session starts.")
+    )
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(name, current value, documentation) for every setting."""
+        return [
+            (f.name, _render(getattr(self, f.name)), f.metadata["doc"])
+            for f in dataclasses.fields(self)
+        ]
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    return str(value)
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    """Turn a raw value (TOML value or environment string) into the type of ``default``."""
+    try:
+        if isinstance(default, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true or false")
+        if isinstance(default, int):
+            if isinstance(raw, bool):
+                raise ValueError("expected an integer")
+            return int(raw)
+        if isinstance(default, Path):
+            return Path(str(raw)).expanduser()
+        if isinstance(default, tuple):
+            if isinstance(raw, str):
+                return tuple(item.strip() for item in raw.split(",") if item.strip())
+            if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+                return tuple(raw)
+            raise ValueError("expected a list of strings or a comma-separated string")
+        if isinstance(raw, str):
+            return raw
+        raise ValueError(f"expected a string, got {type(raw).__name__}")
+    except ValueError as exc:
+        raise ConfigError(f"cannot use {raw!r}: {exc}", field=name) from exc
+
+
+def _check(settings: Settings) -> None:
+    if settings.ip_mode not in IP_MODES:
+        raise ConfigError(f"must be one of {', '.join(IP_MODES)}", field="ip_mode")
+    if settings.ip_mode == "hash" and not settings.ip_salt:
+        raise ConfigError("ip_mode = 'hash' needs a secret salt in ip_salt", field="ip_salt")
+    unknown = set(settings.identity_match_keys) - set(MATCH_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"unknown match key(s) {sorted(unknown)}; use any of {', '.join(MATCH_KEYS)}",
+            field="identity_match_keys",
+        )
+    if settings.identity_max_user_ids < 1:
+        raise ConfigError("must be at least 1", field="identity_max_user_ids")
+    if not 1 <= settings.port <= 65535:
+        raise ConfigError("must be between 1 and 65535", field="port")
+    if settings.default_country_code and not settings.default_country_code.isdigit():
+        raise ConfigError("digits only, e.g. '972' or '1'", field="default_country_code")
+    if settings.session_timeout_minutes < 1:
+        raise ConfigError("must be at least 1 minute", field="session_timeout_minutes")
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read settings: defaults, then the TOML file, then the environment, then ``overrides``.
+
+    The TOML file is ``config_file``, else ``$TOUCHPATH_CONFIG``, else ``./touchpath.toml`` if it
+    exists. Unknown keys are errors (a typo must not be silently ignored).
+
+    >>> load_settings(env={}, port=9000).port
+    9000
+    """
+    env = os.environ if env is None else env
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    defaults = Settings()
+    values: dict[str, Any] = {}
+
+    path = Path(config_file) if config_file else None
+    if path is None and env.get(CONFIG_FILE_ENV):
+        path = Path(env[CONFIG_FILE_ENV])
+    if path is None and Path(DEFAULT_CONFIG_FILE).exists():
+        path = Path(DEFAULT_CONFIG_FILE)
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(f"config file {path} does not exist", field=CONFIG_FILE_ENV)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}", field=str(path)) from exc
+        for key, raw in data.items():
+            if key not in fields:
+                raise ConfigError(
+                    f"unknown setting in {path}; known settings: {', '.join(fields)}", field=key
+                )
+            values[key] = _coerce(key, raw, getattr(defaults, key))
+
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in fields:
+            raise ConfigError(f"unknown setting; known settings: {', '.join(fields)}", field=key)
+        values[name] = _coerce(key, raw, getattr(defaults, name))
+
+    for name, raw in overrides.items():
+        if raw is None:
+            continue
+        if name not in fields:
+            raise ConfigError("unknown setting", field=name)
+        values[name] = _coerce(name, raw, getattr(defaults, name))
+
+    settings = dataclasses.replace(defaults, **values)
+    _check(settings)
+    return settings

@@ -1,0 +1,1 @@
+"""Identity stitching: one person across devices and channels, online and offline."""

@@ -1,0 +1,1 @@
+"""The journey model: channels now; stages and sessions in the analytics layer."""

@@ -1,0 +1,1 @@
+"""The event model: Segment-spec messages, their limits and timestamp rules."""

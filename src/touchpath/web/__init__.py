@@ -1,0 +1,1 @@
+"""The HTTP layer: FastAPI app over the Python API (collector and dashboard come next)."""
