@@ -39,6 +39,8 @@ AUTO_FORMATS = ["%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d.%m.%Y %H:
 _OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 
 Progress = Callable[[int, int], None]
+STAGING_TABLES = ("_raw", "_prep", "_pos", "_bad", "_rejects", "_text", "_lines", "_ok", "_rej",
+                  "_rej_scan")
 
 _PREPARED = frozenset((
     "message_id", "event", "name", "user_id", "anonymous_id", "email_hash", "phone_hash",
@@ -93,6 +95,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[s
 
     Returns the file's columns and whether a header line precedes the rows.
     """
+    _drop_staging(cur)
     cur.execute("CREATE OR REPLACE TEMP TABLE _bad (line BIGINT, reason VARCHAR, raw VARCHAR)")
     p = {"p": str(path)}
     try:
@@ -154,6 +157,11 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[s
             """
         )
     return columns, fmt == "csv"
+
+
+def _drop_staging(cur: duckdb.DuckDBPyConnection) -> None:
+    for table in STAGING_TABLES:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _types(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
@@ -218,13 +226,19 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, columns: li
     else:
         event = "$event"
     revenue_raw = _text(m["revenue"]) if "revenue" in m else "NULL"
+    if "message_id" in m:
+        row_hash, message_id_sql = "NULL", "c.mapped_id"
+    else:  # content + occurrence: the same file imported twice gives the same ids
+        row_hash = "md5(CAST(to_json(r) AS VARCHAR))"
+        message_id_sql = ("'imp-' || left(sha256(c._h || ':' || "
+                          "row_number() OVER (PARTITION BY c._h ORDER BY c._k)), 32)")
     source = _text(m["source"]) if "source" in m else "$source"
     channel = _text(m["channel"]) if "channel" in m else "$channel"
     cur.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _prep AS
         WITH conv AS (
-          SELECT r.rowid AS _k, md5(CAST(to_json(r) AS VARCHAR)) AS _h,
+          SELECT r.rowid AS _k, {row_hash} AS _h,
             {ts} AS timestamp,
             {message_id} AS mapped_id,
             {event} AS event,
@@ -241,8 +255,7 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, columns: li
           FROM _raw r
         )
         SELECT c.*, p.line AS _line,
-          coalesce(c.mapped_id, 'imp-' || left(sha256(c._h || ':' ||
-            row_number() OVER (PARTITION BY c._h ORDER BY c._k)), 32)) AS message_id,
+          {message_id_sql} AS message_id,
           nullif(concat_ws('; ',
             CASE WHEN c._time_raw IS NULL THEN 'timestamp: empty'
                  WHEN c.timestamp IS NULL THEN 'timestamp: cannot read '
@@ -320,7 +333,7 @@ def import_file(
         raise ValidationError(f"{path} does not exist or is not a file", field="file")
     fmt = detect_format(path, fmt)
     rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
-    with store.cursor() as cur:
+    with store.session() as cur:
         _check_settings(cur, mapping)
         columns, _ = _stage(cur, path, fmt)
         mapping.check(columns)
@@ -337,19 +350,24 @@ def import_file(
         if progress:
             progress(0, total)
         for low in range(0, max(total, 1), CHUNK_ROWS):
-            chunk: pa.Table = cur.sql(
-                f"SELECT {select} FROM _prep WHERE _reason IS NULL AND _k >= $lo AND _k < $hi",
-                params={"type": mapping.type, "now": now, "file": path.name, "lo": low,
-                        "hi": low + CHUNK_ROWS},
-            ).to_arrow_table()
-            result = store.write(chunk)
-            stored += result.stored
-            duplicates += result.duplicates
+            params = {"type": mapping.type, "now": now, "file": path.name, "lo": low,
+                      "hi": low + CHUNK_ROWS}
+            rows = int(cur.execute(
+                "SELECT count(*) FROM _prep WHERE _reason IS NULL AND _k >= $lo AND _k < $hi",
+                {"lo": low, "hi": low + CHUNK_ROWS},
+            ).fetchall()[0][0])
+            if rows:
+                result = store.write_query(
+                    f"SELECT {select}, _k AS _pos FROM _prep "
+                    "WHERE _reason IS NULL AND _k >= $lo AND _k < $hi",
+                    params, rows,
+                )
+                stored += result.stored
+                duplicates += result.duplicates
             done = min(total, low + CHUNK_ROWS)
             if progress:
                 progress(done, total)
-        for table in ("_raw", "_prep", "_pos", "_bad", "_rejects", "_text", "_lines", "_ok"):
-            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        _drop_staging(cur)
     seconds = time.perf_counter() - started
     summary = ImportSummary(
         file=str(path), rows_read=total + bad_lines, stored=stored, duplicates=duplicates,

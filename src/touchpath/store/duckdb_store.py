@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pyarrow as pa
 
 from touchpath.config import Settings
@@ -33,6 +34,7 @@ from touchpath.store.base import EraseResult, WriteResult
 from touchpath.store.schema import EXPORT_TABLES, LATEST_VERSION, MIGRATIONS, PERSON_COLUMNS
 
 KEY_COLUMNS = ("k_user", "k_email", "k_phone", "k_anon", "k_prev")
+CHANNEL_INPUTS = ("source", "utm_source", "utm_medium", "ref_host", "page_host", "click_id")
 _CLICK_ID_PATTERN = r"[?&](" + "|".join(CLICK_IDS) + r")="
 _HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
 
@@ -160,30 +162,61 @@ class DuckDBStore:
         if incoming.num_rows == 0:
             return WriteResult(0, 0, 0)
         _check_required(incoming)
+        positions = pa.array(np.arange(incoming.num_rows, dtype=np.int64))
         with self._lock:
-            con = self._con
-            con.begin()
+            self._con.register("_arrow_in", incoming.append_column("_pos", positions))
             try:
-                result = self._write(con, incoming)
-                con.commit()
-            except Exception:
-                con.rollback()
-                raise
+                return self._transaction("SELECT * FROM _arrow_in", {}, incoming.num_rows)
             finally:
-                for view in ("_incoming", "_combo_person", "_channels", "_remap"):
-                    con.unregister(view)
-            return result
+                self._con.unregister("_arrow_in")
 
-    def _write(self, con: duckdb.DuckDBPyConnection, incoming: pa.Table) -> WriteResult:
+    def write_query(self, query: str, params: dict[str, Any], rows: int) -> WriteResult:
+        """Store the ``rows`` rows of a SELECT run on this store's connection (see
+        :meth:`session`): the columns of ``spec.columns.INCOMING`` and a unique ``_pos``.
+
+        File imports use it to hand staged rows over without a round trip through Arrow.
+        """
+        with self._lock:
+            return self._transaction(query, params, rows)
+
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The store's own connection, held for a unit of work (staging tables of an import
+        live here so that :meth:`write_query` can read them)."""
+        with self._lock:
+            yield self._con
+
+    def _transaction(self, query: str, params: dict[str, Any], rows: int) -> WriteResult:
+        con = self._con
+        con.begin()
+        try:
+            result = self._write(con, query, params, rows)
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+        finally:
+            for view in ("_channels", "_remap"):
+                con.unregister(view)
+        return result
+
+    def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
+               rows: int) -> WriteResult:
+        """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
+
+        The work runs on a narrow table of keys (``_batch``); the wide columns (JSON) are read
+        from the Arrow input once, by the final insert.
+        """
         settings = self.settings
-        con.register("_incoming", incoming)
         email_on = "email" in settings.identity_match_keys
         phone_on = "phone" in settings.identity_match_keys
         blocked = [value.strip().lower() for value in settings.identity_blocked_values]
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _batch AS
-            SELECT DISTINCT ON (i.message_id) i.*,
+            WITH _incoming AS ({query})
+            SELECT i._pos, i.message_id, i.timestamp, i.channel, i.source, i.utm_source,
+              i.utm_medium,
               CASE WHEN NOT list_contains($blocked, lower(trim(i.user_id)))
                    THEN 'user:' || i.user_id END AS k_user,
               CASE WHEN {email_on} AND i.email_hash IS NOT NULL
@@ -200,65 +233,123 @@ class DuckDBStore:
               nullif(regexp_extract(i.page_url, $click, 1), '') AS click_id
             FROM _incoming i ANTI JOIN events e ON e.message_id = i.message_id
             """,
-            {"blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
+            {**params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
         )
-        fresh = int(_one(con, "SELECT count(*) FROM _batch"))
-        duplicates = incoming.num_rows - fresh
+        total, fresh = con.execute(
+            "SELECT count(*), count(DISTINCT message_id) FROM _batch"
+        ).fetchall()[0]
+        if fresh < total:  # the same message twice in one batch: keep its first copy
+            con.execute(
+                "DELETE FROM _batch WHERE _pos NOT IN "
+                "(SELECT min(_pos) FROM _batch GROUP BY message_id)"
+            )
+        duplicates = rows - fresh
         if fresh == 0:
-            return WriteResult(incoming.num_rows, 0, duplicates)
+            return WriteResult(rows, 0, duplicates)
 
         merges = self._stitch(con)
         self._classify(con)
         columns = [c for c in NAMES if c not in ("channel", "event")]
         join_keys = " AND ".join(f"b.{k} IS NOT DISTINCT FROM cp.{k}" for k in KEY_COLUMNS)
-        select = ", ".join(f"b.{c}" for c in columns)
+        join_channel = " AND ".join(
+            f"b.{c} IS NOT DISTINCT FROM ch.{c}" for c in CHANNEL_INPUTS
+        )
+        select = ", ".join(f"i.{c}" for c in columns)
         con.execute(
             f"""
             INSERT INTO events BY NAME
+            WITH _incoming AS ({query})
             SELECT {select},
-              coalesce(b.event, '$' || b.type) AS event,
-              coalesce(cp.person_id, 'p_' || left(sha256('msg:' || b.message_id), 16))
-                AS person_id,
+              coalesce(i.event, '$' || i.type) AS event,
+              CASE WHEN cp.person_id IS NULL
+                   THEN 'p_' || left(sha256('msg:' || b.message_id), 16)
+                   ELSE cp.person_id END AS person_id,
               coalesce(b.channel, ch.channel, 'direct') AS channel,
               $now AS loaded_at
             FROM _batch b
+            JOIN _incoming i ON i._pos = b._pos
             LEFT JOIN _combo_person cp ON {join_keys}
-            LEFT JOIN _channels ch
-              ON b.channel IS NULL
-             AND b.source IS NOT DISTINCT FROM ch.source
-             AND b.utm_source IS NOT DISTINCT FROM ch.utm_source
-             AND b.utm_medium IS NOT DISTINCT FROM ch.utm_medium
-             AND b.ref_host IS NOT DISTINCT FROM ch.ref_host
-             AND b.page_host IS NOT DISTINCT FROM ch.page_host
-             AND b.click_id IS NOT DISTINCT FROM ch.click_id
+            LEFT JOIN _channels ch ON b.channel IS NULL AND {join_channel}
             """,
-            {"now": utcnow()},
+            {**params, "now": utcnow()},
         )
-        con.execute("DROP TABLE _batch")
-        return WriteResult(incoming.num_rows, fresh, duplicates, merges)
+        for table_name in ("_batch", "_combos", "_single", "_combo_person"):
+            con.execute(f"DROP TABLE IF EXISTS {table_name}")
+        return WriteResult(rows, fresh, duplicates, merges)
 
     def _classify(self, con: duckdb.DuckDBPyConnection) -> None:
+        inputs = ", ".join(CHANNEL_INPUTS)
         combos = con.sql(
-            "SELECT DISTINCT source, utm_source, utm_medium, ref_host, page_host, click_id "
-            "FROM _batch WHERE channel IS NULL"
+            f"SELECT DISTINCT {inputs} FROM _batch WHERE channel IS NULL"
         ).to_arrow_table()
         data = combos.to_pydict()
         channels = [
-            classify(*values)
-            for values in zip(
-                data["source"], data["utm_source"], data["utm_medium"], data["ref_host"],
-                data["page_host"], data["click_id"], strict=True,
-            )
+            classify(*values) for values in zip(*(data[c] for c in CHANNEL_INPUTS), strict=True)
         ]
         con.register("_channels", combos.append_column("channel", pa.array(channels, pa.string())))
 
     def _stitch(self, con: duckdb.DuckDBPyConnection) -> int:
-        """Resolve every key combination of ``_batch`` to a person; return the merge count."""
+        """Resolve every key combination of ``_batch`` to a person; return the merge count.
+
+        A combination of one key that no other combination of the batch shares (most rows of
+        most imports: a store receipt with an e-mail, a visitor who never signs up) needs no
+        graph: its person is the key's stored person, or a new person named after the key,
+        computed in SQL. Only combinations that link keys go through :func:`resolve`.
+        """
         keys = ", ".join(KEY_COLUMNS)
+        first_key = "coalesce(k_user, k_email, k_phone, k_anon)"
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _combos AS
+            SELECT {keys}, min(timestamp) AS first_seen, min(message_id) AS message_id,
+              k_prev IS NULL AND (k_user IS NOT NULL)::INT + (k_email IS NOT NULL)::INT
+                + (k_phone IS NOT NULL)::INT + (k_anon IS NOT NULL)::INT = 1 AS lone
+            FROM _batch WHERE coalesce({keys}) IS NOT NULL GROUP BY ALL
+            """
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _single AS
+            WITH linked AS (
+              SELECT DISTINCT unnest([k_user, k_email, k_phone, k_anon,
+                                      'user:' || k_prev[6:], 'anon:' || k_prev[6:]]) AS key
+              FROM _combos WHERE NOT lone
+            )
+            SELECT c.*, {first_key} AS key, i.person_id AS known
+            FROM _combos c
+            LEFT JOIN identities i ON i.key = {first_key}
+            WHERE c.lone AND {first_key} NOT IN (SELECT key FROM linked WHERE key IS NOT NULL)
+            """
+        )
+        con.execute(
+            """
+            INSERT INTO identities
+            SELECT key, split_part(key, ':', 1), key[strpos(key, ':') + 1:],
+                   'p_' || left(sha256(key), 16), first_seen
+            FROM _single WHERE known IS NULL
+            """
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE _combo_person AS
+            SELECT {keys},
+              CASE WHEN known IS NULL THEN 'p_' || left(sha256(key), 16) ELSE known END
+                AS person_id
+            FROM _single
+            """
+        )
         table = con.sql(
-            f"SELECT {keys}, min(timestamp) AS first_seen, min(message_id) AS message_id "
-            f"FROM _batch WHERE coalesce({keys}) IS NOT NULL GROUP BY ALL"
+            f"SELECT {keys}, first_seen, message_id FROM _combos c "
+            f"WHERE NOT EXISTS (SELECT 1 FROM _single s WHERE "
+            + " AND ".join(f"s.{k} IS NOT DISTINCT FROM c.{k}" for k in KEY_COLUMNS)
+            + ")"
         ).to_arrow_table()
+        if table.num_rows == 0:
+            return 0
+        return self._resolve_linked(con, table)
+
+    def _resolve_linked(self, con: duckdb.DuckDBPyConnection, table: pa.Table) -> int:
+        """Run the merge rules over the combinations that link keys, and persist the result."""
         columns = [table.column(k).to_pylist() for k in KEY_COLUMNS]
         combos = [
             Combo(tuple(k for k in keyset if k is not None), seen, message_id)
@@ -267,16 +358,18 @@ class DuckDBStore:
                 table.column("message_id").to_pylist(), strict=True,
             )
         ]
+        con.register("_linked_combos", table)
         known = con.execute(
             """
             SELECT i.key, i.person_id FROM identities i
             SEMI JOIN (
               SELECT unnest([k_user, k_email, k_phone, k_anon,
                              'user:' || k_prev[6:], 'anon:' || k_prev[6:]]) AS key
-              FROM _batch
+              FROM _linked_combos
             ) b ON i.key = b.key
             """
         ).fetchall()
+        con.unregister("_linked_combos")
         known_keys = dict(known)
         persons = sorted(set(known_keys.values()))
         known_persons: dict[str, KnownPerson] = {}
@@ -293,17 +386,19 @@ class DuckDBStore:
                 known_persons[person] = KnownPerson(first_seen, frozenset(users or ()))
         resolution = resolve(combos, known_keys, known_persons, self.settings.identity_max_user_ids)
 
-        con.register(
-            "_combo_person",
-            table.select(list(KEY_COLUMNS)).append_column(
-                "person_id", pa.array(resolution.person_of_combo, pa.string())
-            ),
+        resolved = table.select(list(KEY_COLUMNS)).append_column(
+            "person_id", pa.array(resolution.person_of_combo, pa.string())
         )
+        con.register("_resolved", resolved)
+        con.execute("INSERT INTO _combo_person SELECT * FROM _resolved")
+        con.unregister("_resolved")
         if resolution.new_identities:
             key, kind, value, person, seen = zip(*resolution.new_identities, strict=True)
             new = pa.table({"key": key, "kind": kind, "value": value, "person_id": person,
                             "first_seen": pa.array(seen, pa.timestamp("us"))})
-            con.execute("INSERT INTO identities SELECT * FROM new")
+            con.register("_new_identities", new)
+            con.execute("INSERT INTO identities SELECT * FROM _new_identities")
+            con.unregister("_new_identities")
         if resolution.remap:
             remap = pa.table({"merged": list(resolution.remap),
                               "kept": list(resolution.remap.values())})
@@ -315,14 +410,21 @@ class DuckDBStore:
                 )
         if resolution.log:
             now = utcnow()
-            rows = [
-                (now, r.event_time, r.outcome, r.kept_person, r.merged_person, r.key_a, r.key_b,
-                 r.message_id, r.reason)
-                for r in resolution.log
-            ]
-            con.executemany(
-                "INSERT INTO identity_merges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+            log = pa.table({
+                "recorded_at": pa.array([now] * len(resolution.log), pa.timestamp("us")),
+                "event_time": pa.array([r.event_time for r in resolution.log],
+                                       pa.timestamp("us")),
+                "outcome": [r.outcome for r in resolution.log],
+                "kept_person": [r.kept_person for r in resolution.log],
+                "merged_person": [r.merged_person for r in resolution.log],
+                "key_a": [r.key_a for r in resolution.log],
+                "key_b": [r.key_b for r in resolution.log],
+                "message_id": [r.message_id for r in resolution.log],
+                "reason": [r.reason for r in resolution.log],
+            })
+            con.register("_log", log)
+            con.execute("INSERT INTO identity_merges BY NAME SELECT * FROM _log")
+            con.unregister("_log")
         return sum(1 for r in resolution.log if r.outcome == "merged")
 
     def record_import(self, **row: Any) -> None:
