@@ -20,7 +20,7 @@ from rich.table import Table
 
 from touchpath.collect.importer import import_file
 from touchpath.collect.mapping import ImportMapping, load_mapping
-from touchpath.config import Settings, load_settings
+from touchpath.config import Settings, load_settings, settings_markdown
 from touchpath.errors import TouchpathError
 from touchpath.store.duckdb_store import DuckDBStore
 
@@ -95,8 +95,13 @@ def init() -> None:
 
 
 @app.command(name="settings")
-def show_settings() -> None:
+def show_settings(
+    markdown: Annotated[bool, typer.Option(help="Print the reference as Markdown.")] = False,
+) -> None:
     """Print every setting, its current value and what it does."""
+    if markdown:
+        sys.stdout.write(settings_markdown())
+        return
     with _errors():
         table = Table("setting", "value", "meaning", show_lines=False)
         for name, value, doc in settings().describe():

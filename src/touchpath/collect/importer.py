@@ -13,11 +13,13 @@ quoted value spanning lines counts as one line), or 1-based rows for Parquet.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -58,6 +60,8 @@ _COMPUTED = {
 
 @dataclass(frozen=True)
 class ImportSummary:
+    """The outcome of one file import (printed by ``touchpath import``)."""
+
     file: str
     rows_read: int
     stored: int
@@ -159,6 +163,11 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[s
     return columns, fmt == "csv"
 
 
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` refers to (DuckDB refuses unused named parameters)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
 def _drop_staging(cur: duckdb.DuckDBPyConnection) -> None:
     for table in STAGING_TABLES:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
@@ -234,8 +243,7 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, columns: li
                           "row_number() OVER (PARTITION BY c._h ORDER BY c._k)), 32)")
     source = _text(m["source"]) if "source" in m else "$source"
     channel = _text(m["channel"]) if "channel" in m else "$channel"
-    cur.execute(
-        f"""
+    sql = f"""
         CREATE OR REPLACE TEMP TABLE _prep AS
         WITH conv AS (
           SELECT r.rowid AS _k, {row_hash} AS _h,
@@ -272,11 +280,11 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, columns: li
             END
           ), '') AS _reason
         FROM conv c JOIN _pos p ON p.k = c._k
-        """,
-        {"tz": mapping.timezone, "fmt": mapping.time_format, "auto": AUTO_FORMATS,
+        """
+    cur.execute(sql, _used(sql, {
+         "tz": mapping.timezone, "fmt": mapping.time_format, "auto": AUTO_FORMATS,
          "event": mapping.event, "source": mapping.source or "import",
-         "channel": mapping.channel, "latest": utcnow() + FUTURE_TOLERANCE},
-    )
+         "channel": mapping.channel, "latest": utcnow() + FUTURE_TOLERANCE}))
 
 
 def _check_settings(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping) -> None:
@@ -357,11 +365,9 @@ def import_file(
                 {"lo": low, "hi": low + CHUNK_ROWS},
             ).fetchall()[0][0])
             if rows:
-                result = store.write_query(
-                    f"SELECT {select}, _k AS _pos FROM _prep "
-                    "WHERE _reason IS NULL AND _k >= $lo AND _k < $hi",
-                    params, rows,
-                )
+                query = (f"SELECT {select}, _k AS _pos FROM _prep "
+                         "WHERE _reason IS NULL AND _k >= $lo AND _k < $hi")
+                result = store.write_query(query, _used(query, params), rows)
                 stored += result.stored
                 duplicates += result.duplicates
             done = min(total, low + CHUNK_ROWS)

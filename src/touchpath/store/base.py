@@ -18,6 +18,8 @@ import pyarrow as pa
 
 @dataclass(frozen=True)
 class WriteResult:
+    """What a write did: messages received, stored, skipped as duplicates; persons merged."""
+
     received: int
     stored: int
     duplicates: int
@@ -26,11 +28,15 @@ class WriteResult:
 
 @dataclass(frozen=True)
 class EraseResult:
+    """The persons erased and the rows deleted per table."""
+
     persons: tuple[str, ...]
     rows_deleted: dict[str, int] = field(default_factory=dict)
 
 
 class EventStore(Protocol):
+    """What every engine provides: writes through one path, reads as Ibis tables, privacy."""
+
     def write(self, incoming: pa.Table) -> WriteResult: ...
 
     def table(self, name: str = "events") -> ir.Table: ...

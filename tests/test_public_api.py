@@ -1,0 +1,24 @@
+"""The public surface is exactly ``touchpath.__all__``: nothing leaks, nothing is missing."""
+
+import touchpath
+
+EXPECTED = {
+    "CHANNELS", "AuthError", "ConfigError", "DuckDBStore", "EraseResult", "EventStore",
+    "ImportMapping", "ImportSummary", "NotFoundError", "ParseOptions", "PayloadTooLargeError",
+    "QueryError", "Settings", "StorageError", "StoreLockedError", "TouchpathError",
+    "ValidationError", "WriteResult", "__version__", "classify", "import_file", "load_mapping",
+    "load_settings", "open_store", "parse_message",
+}
+
+
+def test_all_is_the_public_surface() -> None:
+    assert set(touchpath.__all__) == EXPECTED
+    for name in touchpath.__all__:
+        assert hasattr(touchpath, name), name
+
+
+def test_public_callables_are_documented() -> None:
+    for name in touchpath.__all__:
+        obj = getattr(touchpath, name)
+        if callable(obj):
+            assert obj.__doc__, f"{name} has no docstring"
