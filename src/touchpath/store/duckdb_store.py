@@ -204,8 +204,8 @@ class DuckDBStore:
                rows: int) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
-        The work runs on a narrow table of keys (``_batch``); the wide columns (JSON) are read
-        from the Arrow input once, by the final insert.
+        ``_batch`` holds the new rows once, with their identity keys and channel inputs; the
+        final insert joins it with the (small) per-combination results.
         """
         settings = self.settings
         email_on = "email" in settings.identity_match_keys
@@ -215,8 +215,7 @@ class DuckDBStore:
             f"""
             CREATE OR REPLACE TEMP TABLE _batch AS
             WITH _incoming AS ({query})
-            SELECT i._pos, i.message_id, i.timestamp, i.channel, i.source, i.utm_source,
-              i.utm_medium,
+            SELECT i.*,
               CASE WHEN NOT list_contains($blocked, lower(trim(i.user_id)))
                    THEN 'user:' || i.user_id END AS k_user,
               CASE WHEN {email_on} AND i.email_hash IS NOT NULL
@@ -254,24 +253,22 @@ class DuckDBStore:
         join_channel = " AND ".join(
             f"b.{c} IS NOT DISTINCT FROM ch.{c}" for c in CHANNEL_INPUTS
         )
-        select = ", ".join(f"i.{c}" for c in columns)
+        select = ", ".join(f"b.{c}" for c in columns)
         con.execute(
             f"""
             INSERT INTO events BY NAME
-            WITH _incoming AS ({query})
             SELECT {select},
-              coalesce(i.event, '$' || i.type) AS event,
+              coalesce(b.event, '$' || b.type) AS event,
               CASE WHEN cp.person_id IS NULL
                    THEN 'p_' || left(sha256('msg:' || b.message_id), 16)
                    ELSE cp.person_id END AS person_id,
               coalesce(b.channel, ch.channel, 'direct') AS channel,
               $now AS loaded_at
             FROM _batch b
-            JOIN _incoming i ON i._pos = b._pos
             LEFT JOIN _combo_person cp ON {join_keys}
             LEFT JOIN _channels ch ON b.channel IS NULL AND {join_channel}
             """,
-            {**params, "now": utcnow()},
+            {"now": utcnow()},
         )
         for table_name in ("_batch", "_combos", "_single", "_combo_person"):
             con.execute(f"DROP TABLE IF EXISTS {table_name}")
