@@ -33,6 +33,9 @@ app = typer.Typer(
 )
 identity_app = typer.Typer(help="Inspect the identity graph.", no_args_is_help=True)
 app.add_typer(identity_app, name="identity")
+keys_app = typer.Typer(help="Write keys of the collector (create, list, revoke). While the "
+                       "server runs, use its /v1/admin/keys API instead.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 out = Console()
 err = Console(stderr=True)
 
@@ -272,6 +275,49 @@ def erase(
               + ", ".join(f"{t} {n:,} rows" for t, n in result.rows_deleted.items()))
 
 
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="What sends with this key: 'website', 'ios app'.")],
+    source: Annotated[str | None, typer.Option(help="Source tag of its events (default: the "
+                                               "name).")] = None,
+    rate: Annotated[float | None, typer.Option(help="Requests per second allowed (default: no "
+                                               "limit).")] = None,
+) -> None:
+    """Create a write key and print it (this is the only time it is shown)."""
+    from touchpath.collect.keys import create_key
+
+    with _errors(), open_store() as store:
+        secret, key = create_key(store, name, source=source, rate_per_second=rate)
+    typer.echo(f"write key {key.key_id} ({key.name}): {secret}")
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List write keys (their ids and names; secrets are stored hashed and cannot be shown)."""
+    from touchpath.collect.keys import list_keys
+
+    with _errors(), open_store() as store:
+        keys = [key.to_dict() for key in list_keys(store)]
+    if as_json:
+        out.print_json(data=keys)
+        return
+    table = Table("key id", "name", "source", "rate/s", "created", "revoked")
+    for key in keys:
+        table.add_row(key["key_id"], key["name"], key["source"] or "",
+                      str(key["rate_per_second"] or ""), key["created_at"], key["revoked_at"] or "")
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (wk_...).")]) -> None:
+    """Revoke a write key: requests with it are refused from now on."""
+    from touchpath.collect.keys import revoke_key
+
+    with _errors(), open_store() as store:
+        key = revoke_key(store, key_id)
+    out.print(f"revoked {key.key_id} ({key.name})")
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface (setting host).")] = None,
@@ -287,10 +333,15 @@ def serve(
         if demo_data:
             from touchpath.demo import load_demo
 
+            from touchpath.collect.keys import DEMO_KEY, create_key, list_keys
+
             with DuckDBStore(config) as store:
                 if store.stats()["events"] == 0:
                     err.print("loading the demo data (first run only)...")
                     out.print(load_demo(store, size="small", seed=7))
+                if not any(k.name == "demo" for k in list_keys(store)):
+                    create_key(store, "demo", source="web", key=DEMO_KEY)
+            err.print(f"demo write key: {DEMO_KEY}")
         run(config)
 
 

@@ -8,13 +8,16 @@ API answers with::
     ├── ValidationError               invalid              400   bad input: a message, a row, a spec
     │   └── PayloadTooLargeError      payload_too_large    413
     ├── AuthError                     unauthorized         401
+    ├── RateLimitError                rate_limited         429   a write key over its rate
     ├── ConfigError                   bad_config           500   a setting or a mapping file
     ├── StorageError                  storage_error        503   the store cannot be read or written
-    │   └── StoreLockedError          store_locked         503
+    │   ├── StoreLockedError          store_locked         503
+    │   └── OverloadedError           overloaded           503   too many events waiting for the disk
     ├── NotFoundError                 not_found            404
     └── QueryError                    bad_query            400   an analysis that cannot run
 
-``field`` names the offending field (a JSON path such as ``batch[3].event``, a setting name, a
+``details`` may add keys to the envelope (a batch's ``rejected`` list). ``field`` names the
+offending field (a JSON path such as ``batch[3].event``, a setting name, a
 column) so that the message can tell the user exactly what to fix.
 """
 
@@ -33,6 +36,7 @@ class TouchpathError(Exception):
         super().__init__(message)
         self.message = message
         self.field = field
+        self.details: dict[str, Any] | None = None
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}" if self.field else self.message
@@ -42,6 +46,8 @@ class TouchpathError(Exception):
         body: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.field is not None:
             body["field"] = self.field
+        if self.details:
+            body.update(self.details)
         return {"error": body}
 
 
@@ -66,6 +72,17 @@ class AuthError(TouchpathError):
     status = 401
 
 
+class RateLimitError(TouchpathError):
+    """A write key sent more requests per second than it is allowed; retry after a moment."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+
 class ConfigError(TouchpathError):
     """A setting or a configuration file that cannot be used; ``field`` names the setting."""
 
@@ -84,6 +101,12 @@ class StoreLockedError(StorageError):
     """Another process (usually a running server) owns the DuckDB file."""
 
     code = "store_locked"
+
+
+class OverloadedError(StorageError):
+    """More events are waiting to be written than the collector accepts; retry shortly."""
+
+    code = "overloaded"
 
 
 class NotFoundError(TouchpathError):

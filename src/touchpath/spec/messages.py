@@ -123,7 +123,8 @@ def parse_message(
     ('Signed Up', 'u1')
     """
     if not isinstance(msg, dict):
-        raise ValidationError(f"must be a JSON object, got {type(msg).__name__}", field=where or None)
+        raise ValidationError(f"must be a JSON object, got {type(msg).__name__}",
+                              field=where.rstrip(".") or None)
     kind = message_type or msg.get("type")
     if kind not in MESSAGE_TYPES:
         raise ValidationError(

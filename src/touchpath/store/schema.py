@@ -102,6 +102,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        2,
+        "write keys of the collector",
+        (
+            """
+            CREATE TABLE write_keys (
+                key_id VARCHAR NOT NULL,
+                key_sha256 VARCHAR NOT NULL,
+                name VARCHAR NOT NULL,
+                source VARCHAR,
+                rate_per_second DOUBLE,
+                created_at TIMESTAMP NOT NULL,
+                revoked_at TIMESTAMP
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -111,5 +132,5 @@ PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Every table holding a person's data, and the columns that name the person."""
 
-EXPORT_TABLES = ("events", "identities", "identity_merges", "imports")
+EXPORT_TABLES = ("events", "identities", "identity_merges", "imports", "write_keys")
 """Tables written by ``export`` and read back by ``import_parquet``."""

@@ -1,4 +1,5 @@
-"""The FastAPI application: health, readiness, store statistics and person privacy routes.
+"""The FastAPI application: the collector, health, readiness, and the admin API (statistics,
+persons and their erasure, write keys).
 
 The app owns the store for its whole life (DuckDB allows one process per file). Admin routes
 (statistics, identities, erase) need ``Authorization: Bearer <admin token>``; errors answer the
@@ -8,6 +9,8 @@ one JSON envelope ``{"error": {"code", "message", "field"?}}``.
 from __future__ import annotations
 
 import hmac
+import logging
+import math
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,13 +18,19 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from touchpath import __version__
 from touchpath.config import Settings
-from touchpath.errors import AuthError, TouchpathError
+from touchpath.collect.committer import GroupCommitter
+from touchpath.collect.keys import KeyRing, create_key, list_keys, revoke_key
+from touchpath.errors import AuthError, RateLimitError, TouchpathError
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.web.collector import collector_router
+
+logger = logging.getLogger("touchpath")
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
@@ -31,17 +40,32 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> JS
     return JSONResponse({"error": body}, status_code=status)
 
 
+CORS_PATHS = ("/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias",
+              "/v1/batch", "/v1/import", "/t.js")
+"""Routes a web page on any origin may call: they write events and read nothing."""
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization, Content-Encoding",
+    "Access-Control-Max-Age": "86400",
+}
+
+
 def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI:
     """Build the app on ``settings``; the store opens at start-up and closes at shutdown."""
     token = admin_token or settings.admin_token or secrets.token_urlsafe(24)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = DuckDBStore(settings)
+        store = DuckDBStore(settings)
+        app.state.store = store
+        app.state.keys = KeyRing(store)
+        app.state.committer = GroupCommitter(store)
         try:
             yield
         finally:
-            app.state.store.close()
+            app.state.committer.close()  # write what was acknowledged-to-be, then close
+            store.close()
 
     app = FastAPI(
         title="touchpath",
@@ -51,9 +75,32 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
     )
     app.state.admin_token = token
 
+    @app.middleware("http")
+    async def _cors(request: Request, call_next: Any) -> Any:
+        if request.url.path not in CORS_PATHS:
+            return await call_next(request)
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=CORS_HEADERS)
+        response = await call_next(request)
+        response.headers.update(CORS_HEADERS)
+        return response
+
     @app.exception_handler(TouchpathError)
     async def _touchpath_error(request: Request, exc: TouchpathError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.message, exc.field)
+        response = JSONResponse(exc.to_dict(), status_code=exc.status)
+        if isinstance(exc, RateLimitError):
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        elif exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Nothing was stored for this request (writes are atomic): tell the client to retry.
+        logger.exception("unexpected error on %s", request.url.path)
+        response = _error(503, "storage_error", f"the request failed and stored nothing: {exc}")
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _request_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -76,6 +123,8 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
             raise AuthError("send the admin token as 'Authorization: Bearer <token>'",
                             field="authorization")
+
+    app.include_router(collector_router(settings))
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
@@ -104,4 +153,32 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
         result = db.erase(identity)
         return {"erased": list(result.persons), "rows_deleted": result.rows_deleted}
 
+    @app.get("/v1/admin/keys", tags=["admin"], dependencies=[Depends(admin)])
+    def keys_list(db: DuckDBStore = Depends(store)) -> list[dict[str, Any]]:  # noqa: B008
+        """Every write key (never the secret)."""
+        return [key.to_dict() for key in list_keys(db)]
+
+    @app.post("/v1/admin/keys", tags=["admin"], dependencies=[Depends(admin)])
+    def keys_create(request: Request, body: KeyRequest,
+                    db: DuckDBStore = Depends(store)) -> dict[str, Any]:  # noqa: B008
+        """Create a write key; the answer holds the secret, shown this once."""
+        secret, key = create_key(db, body.name, source=body.source,
+                                 rate_per_second=body.rate_per_second)
+        request.app.state.keys.reload()
+        return {"write_key": secret, **key.to_dict()}
+
+    @app.delete("/v1/admin/keys/{key_id}", tags=["admin"], dependencies=[Depends(admin)])
+    def keys_revoke(request: Request, key_id: str,
+                    db: DuckDBStore = Depends(store)) -> dict[str, Any]:  # noqa: B008
+        """Revoke a write key at once."""
+        key = revoke_key(db, key_id)
+        request.app.state.keys.reload()
+        return key.to_dict()
+
     return app
+
+
+class KeyRequest(BaseModel):
+    name: str
+    source: str | None = None
+    rate_per_second: float | None = None

@@ -1,0 +1,112 @@
+"""Group commit: many requests, one transaction.
+
+Each request hands its parsed rows to :meth:`GroupCommitter.submit` and waits on the returned
+future. A single thread takes everything that arrived while the previous commit ran, writes it
+in one store transaction (DuckDB syncs its write-ahead log on commit) and only then resolves
+the futures: a request is answered 2xx only after its events are durable, and one slow fsync is
+shared by every request that waited for it.
+
+When the store fails the futures fail (the HTTP layer answers 503 so that clients retry); when
+more rows wait than ``max_pending_rows`` new submissions are refused at once (also 503) rather
+than queued without bound.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from touchpath.errors import OverloadedError, StorageError
+from touchpath.spec.columns import rows_to_table
+from touchpath.store.duckdb_store import DuckDBStore
+
+
+@dataclass(frozen=True)
+class CommitStats:
+    commits: int
+    rows: int
+    seconds: float
+
+
+class GroupCommitter:
+    """Serialises writes from many threads into few transactions."""
+
+    def __init__(self, store: DuckDBStore, *, max_rows_per_commit: int = 50_000,
+                 max_pending_rows: int = 200_000) -> None:
+        self._store = store
+        self._max_rows = max_rows_per_commit
+        self._max_pending = max_pending_rows
+        self._cv = threading.Condition()
+        self._pending: deque[tuple[list[dict[str, Any]], Future[int]]] = deque()
+        self._pending_rows = 0
+        self._closed = False
+        self._commits = 0
+        self._rows = 0
+        self._seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name="touchpath-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, rows: list[dict[str, Any]]) -> Future[int]:
+        """Queue rows for the next commit; the future gives the number stored (not duplicate)."""
+        future: Future[int] = Future()
+        if not rows:
+            future.set_result(0)
+            return future
+        with self._cv:
+            if self._closed:
+                raise StorageError("the collector is shutting down; retry")
+            if self._pending_rows + len(rows) > self._max_pending:
+                raise OverloadedError(
+                    f"{self._pending_rows:,} events are waiting to be written; retry shortly"
+                )
+            self._pending.append((rows, future))
+            self._pending_rows += len(rows)
+            self._cv.notify()
+        return future
+
+    def _take(self) -> list[tuple[list[dict[str, Any]], Future[int]]]:
+        with self._cv:
+            while not self._pending and not self._closed:
+                self._cv.wait()
+            taken: list[tuple[list[dict[str, Any]], Future[int]]] = []
+            count = 0
+            while self._pending and (not taken or count + len(self._pending[0][0]) <= self._max_rows):
+                item = self._pending.popleft()
+                taken.append(item)
+                count += len(item[0])
+            self._pending_rows -= count
+            return taken
+
+    def _run(self) -> None:
+        while True:
+            taken = self._take()
+            if not taken:
+                return  # closed and drained
+            rows = [row for chunk, _ in taken for row in chunk]
+            started = time.perf_counter()
+            try:
+                result = self._store.write(rows_to_table(rows))
+            except Exception as exc:  # noqa: BLE001 - every waiter must learn of the failure
+                for _, future in taken:
+                    future.set_exception(exc)
+                continue
+            self._commits += 1
+            self._rows += len(rows)
+            self._seconds += time.perf_counter() - started
+            for chunk, future in taken:
+                future.set_result(len(chunk))
+            del result
+
+    def close(self) -> None:
+        """Write what is queued, then stop (called at shutdown, e.g. on SIGTERM)."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+        self._thread.join()
+
+    def stats(self) -> CommitStats:
+        return CommitStats(self._commits, self._rows, self._seconds)

@@ -1,0 +1,1 @@
+/* touchpath tracker: written by the snippet task */
