@@ -70,7 +70,9 @@ class DuckDBStore:
         self.path = Path(settings.store_path)
         self._lock = threading.RLock()
         self._con = _open(self.path)
-        self._ibis: Any = None
+        self._readers = threading.local()
+        self._reader_cursors: list[duckdb.DuckDBPyConnection] = []
+        self._generation = 0
         self._migrate()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -83,9 +85,31 @@ class DuckDBStore:
 
     def close(self) -> None:
         with self._lock:
-            if self._con is not None:
-                self._con.close()
-            self._ibis = None
+            self._drop_readers()
+            self._con.close()
+
+    def _drop_readers(self) -> None:
+        """Close every reader cursor (before the connection closes or the file is replaced)."""
+        self._generation += 1
+        for cursor in self._reader_cursors:
+            cursor.close()
+        self._reader_cursors.clear()
+
+    def _reader(self) -> tuple[duckdb.DuckDBPyConnection, Any]:
+        """This thread's read cursor and Ibis backend.
+
+        DuckDB refuses concurrent calls on one connection, so each reading thread gets a cursor
+        of its own: reads never wait for the writer and see only committed batches.
+        """
+        local = self._readers
+        if getattr(local, "generation", None) != self._generation:
+            with self._lock:
+                cursor = self._con.cursor()
+                self._reader_cursors.append(cursor)
+                local.cursor = cursor
+                local.ibis = ibis.duckdb.from_connection(cursor)
+                local.generation = self._generation
+        return local.cursor, local.ibis
 
     def _migrate(self) -> None:
         con = self._con
@@ -129,27 +153,16 @@ class DuckDBStore:
 
     @property
     def schema_version(self) -> int:
-        return int(_one(self._con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))
-
-    @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor of its own for a reader thread (sees committed data only)."""
-        cur = self._con.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
+        reader = self._reader()[0]
+        return int(_one(reader, "SELECT coalesce(max(version), 0) FROM schema_migrations"))
 
     def table(self, name: str = "events") -> ir.Table:
-        """An Ibis expression over one of the store's tables."""
-        if self._ibis is None:
-            self._ibis = ibis.duckdb.from_connection(self._con)
-        return self._ibis.table(name)
+        """An Ibis expression over one of the store's tables (bound to this thread's reader)."""
+        return self._reader()[1].table(name)
 
-    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
-        """Run a read query with bound parameters; returns Arrow."""
-        with self._lock:
-            return self._con.sql(query, params=params or None).to_arrow_table()
+    def sql(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> pa.Table:
+        """Run a read query with bound parameters on this thread's reader; returns Arrow."""
+        return self._reader()[0].sql(query, params=params or None).to_arrow_table()
 
     # -- writing ----------------------------------------------------------------------------
 
@@ -449,13 +462,12 @@ class DuckDBStore:
 
     def find_persons(self, identity: str) -> list[str]:
         """Persons an identity names: a person id, user id, anonymous id, e-mail or phone."""
-        with self._lock:
-            rows = self._con.execute(
-                "SELECT DISTINCT person_id FROM identities WHERE key IN (SELECT unnest($keys)) "
-                "UNION SELECT DISTINCT person_id FROM events WHERE person_id = $identity "
-                "ORDER BY 1",
-                {"keys": self._candidate_keys(identity), "identity": identity},
-            ).fetchall()
+        rows = self._reader()[0].execute(
+            "SELECT DISTINCT person_id FROM identities WHERE key IN (SELECT unnest($keys)) "
+            "UNION SELECT DISTINCT person_id FROM events WHERE person_id = $identity "
+            "ORDER BY 1",
+            {"keys": self._candidate_keys(identity), "identity": identity},
+        ).fetchall()
         return [r[0] for r in rows]
 
     def explain(self, identity: str) -> dict[str, Any]:
@@ -463,40 +475,40 @@ class DuckDBStore:
         persons = self.find_persons(identity)
         if not persons:
             raise NotFoundError(f"no person has the identity {identity!r}", field="identity")
-        with self._lock:
-            out = []
-            for person in persons:
-                keys = self._con.execute(
-                    "SELECT kind, value, first_seen FROM identities WHERE person_id = ? "
-                    "ORDER BY first_seen, kind, value",
-                    [person],
-                ).fetchall()
-                log = self._con.execute(
-                    "SELECT event_time, outcome, kept_person, merged_person, key_a, key_b, "
-                    "message_id, reason FROM identity_merges "
-                    "WHERE kept_person = ? OR merged_person = ? ORDER BY event_time, recorded_at",
-                    [person, person],
-                ).fetchall()
-                count = self._con.execute(
-                    "SELECT count(*), min(timestamp), max(timestamp), list(DISTINCT channel) "
-                    "FROM events WHERE person_id = ?",
-                    [person],
-                ).fetchall()[0]
-                out.append({
-                    "person_id": person,
-                    "identities": [
-                        {"kind": k, "value": v, "first_seen": s.isoformat()} for k, v, s in keys
-                    ],
-                    "events": count[0],
-                    "first_event": count[1].isoformat() if count[1] else None,
-                    "last_event": count[2].isoformat() if count[2] else None,
-                    "channels": sorted(count[3] or []),
-                    "merges": [
-                        {"at": t.isoformat(), "outcome": o, "kept": k, "merged": m,
-                         "keys": [a, b], "message_id": mid, "reason": why}
-                        for t, o, k, m, a, b, mid, why in log
-                    ],
-                })
+        reader = self._reader()[0]
+        out = []
+        for person in persons:
+            keys = reader.execute(
+                "SELECT kind, value, first_seen FROM identities WHERE person_id = ? "
+                "ORDER BY first_seen, kind, value",
+                [person],
+            ).fetchall()
+            log = reader.execute(
+                "SELECT event_time, outcome, kept_person, merged_person, key_a, key_b, "
+                "message_id, reason FROM identity_merges "
+                "WHERE kept_person = ? OR merged_person = ? ORDER BY event_time, recorded_at",
+                [person, person],
+            ).fetchall()
+            count = reader.execute(
+                "SELECT count(*), min(timestamp), max(timestamp), list(DISTINCT channel) "
+                "FROM events WHERE person_id = ?",
+                [person],
+            ).fetchall()[0]
+            out.append({
+                "person_id": person,
+                "identities": [
+                    {"kind": k, "value": v, "first_seen": s.isoformat()} for k, v, s in keys
+                ],
+                "events": count[0],
+                "first_event": count[1].isoformat() if count[1] else None,
+                "last_event": count[2].isoformat() if count[2] else None,
+                "channels": sorted(count[3] or []),
+                "merges": [
+                    {"at": t.isoformat(), "outcome": o, "kept": k, "merged": m,
+                     "keys": [a, b], "message_id": mid, "reason": why}
+                    for t, o, k, m, a, b, mid, why in log
+                ],
+            })
         return {"identity": identity, "persons": out}
 
     # -- privacy ----------------------------------------------------------------------------
@@ -539,10 +551,10 @@ class DuckDBStore:
             self._con.execute(f"ATTACH {_quote(str(tmp))} AS _compact")
             self._con.execute(f'COPY FROM DATABASE "{database}" TO _compact')
             self._con.execute("DETACH _compact")
+            self._drop_readers()
             self._con.close()
             os.replace(tmp, self.path)
             self._con = _open(self.path)
-            self._ibis = None
 
     # -- parquet ----------------------------------------------------------------------------
 
@@ -634,52 +646,51 @@ class DuckDBStore:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _count(self, table_name: str) -> int:
-        return int(_one(self._con, f"SELECT count(*) FROM {table_name}"))
+    def _count(self, table_name: str, con: duckdb.DuckDBPyConnection | None = None) -> int:
+        return int(_one(con or self._reader()[0], f"SELECT count(*) FROM {table_name}"))
 
     def stats(self) -> dict[str, Any]:
         """Counts a person reads first: events, people, identities, by type, channel, source."""
         events = self.table("events")
-        with self._lock:
-            totals = events.aggregate(
-                events=events.count(),
-                persons=events.person_id.nunique(),
-                first=events.timestamp.min(),
-                last=events.timestamp.max(),
-            ).to_pyarrow().to_pylist()[0]
+        totals = events.aggregate(
+            events=events.count(),
+            persons=events.person_id.nunique(),
+            first=events.timestamp.min(),
+            last=events.timestamp.max(),
+        ).to_pyarrow().to_pylist()[0]
 
-            def by(column: str) -> dict[str, int]:
-                grouped = events.group_by(column).aggregate(n=events.count())
-                rows = grouped.order_by(ibis.desc("n")).to_pyarrow().to_pylist()
-                return {
-                    "(not set)" if r[column] is None else str(r[column]): int(r["n"]) for r in rows
-                }
-
-            ids = self.table("identities")
-            identities = {
-                r["kind"]: int(r["n"])
-                for r in ids.group_by("kind").aggregate(n=ids.count()).to_pyarrow().to_pylist()
-            }
-            merges = self.table("identity_merges")
-            merge_counts = {
-                r["outcome"]: int(r["n"])
-                for r in merges.group_by("outcome").aggregate(n=merges.count())
-                .to_pyarrow().to_pylist()
-            }
+        def by(column: str) -> dict[str, int]:
+            grouped = events.group_by(column).aggregate(n=events.count())
+            rows = grouped.order_by(ibis.desc("n")).to_pyarrow().to_pylist()
             return {
-                "store": str(self.path),
-                "schema_version": self.schema_version,
-                "events": int(totals["events"]),
-                "persons": int(totals["persons"]),
-                "first_event": _iso(totals["first"]),
-                "last_event": _iso(totals["last"]),
-                "by_type": by("type"),
-                "by_channel": by("channel"),
-                "by_source": by("source"),
-                "identities": identities,
-                "merges": merge_counts,
-                "imports": self._count("imports"),
+                "(not set)" if r[column] is None else str(r[column]): int(r["n"]) for r in rows
             }
+
+        ids = self.table("identities")
+        identities = {
+            r["kind"]: int(r["n"])
+            for r in ids.group_by("kind").aggregate(n=ids.count()).to_pyarrow().to_pylist()
+        }
+        merges = self.table("identity_merges")
+        merge_counts = {
+            r["outcome"]: int(r["n"])
+            for r in merges.group_by("outcome").aggregate(n=merges.count())
+            .to_pyarrow().to_pylist()
+        }
+        return {
+            "store": str(self.path),
+            "schema_version": self.schema_version,
+            "events": int(totals["events"]),
+            "persons": int(totals["persons"]),
+            "first_event": _iso(totals["first"]),
+            "last_event": _iso(totals["last"]),
+            "by_type": by("type"),
+            "by_channel": by("channel"),
+            "by_source": by("source"),
+            "identities": identities,
+            "merges": merge_counts,
+            "imports": self._count("imports"),
+        }
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import signal
+import sys
 
 import uvicorn
 from rich.console import Console
@@ -19,4 +21,8 @@ def run(settings: Settings) -> None:
     console.print(f"touchpath on http://{settings.host}:{settings.port}  (API docs at /docs)")
     if not settings.admin_token:
         console.print(f"admin token for this run (set TOUCHPATH_ADMIN_TOKEN to fix it): {token}")
+    # uvicorn shuts down gracefully on SIGTERM (requests finish, the committer writes what it
+    # holds, the store closes), then re-raises the signal to the handler that was there before
+    # it started: this one makes that a clean exit with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
