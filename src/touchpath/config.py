@@ -52,6 +52,15 @@ class Settings:
             " token is made at each start and printed."
         ),
     )
+    dedupe_window_hours: int = dataclasses.field(
+        default=24,
+        metadata=_doc(
+            "How far back the collector looks for an earlier message with the same messageId"
+            " (Segment documents a 24-hour window). Client retries arrive within it; checking"
+            " the whole store on every commit would grow with the store. 0: the whole store."
+            " File imports always check the whole store."
+        ),
+    )
     ip_mode: str = dataclasses.field(
         default="truncate",
         metadata=_doc(
@@ -147,6 +156,8 @@ def _check(settings: Settings) -> None:
             f"unknown match key(s) {sorted(unknown)}; use any of {', '.join(MATCH_KEYS)}",
             field="identity_match_keys",
         )
+    if settings.dedupe_window_hours < 0:
+        raise ConfigError("must be 0 (whole store) or a number of hours", field="dedupe_window_hours")
     if settings.identity_max_user_ids < 1:
         raise ConfigError("must be at least 1", field="identity_max_user_ids")
     if not 1 <= settings.port <= 65535:

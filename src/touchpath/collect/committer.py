@@ -17,11 +17,13 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
+from datetime import timedelta
 from dataclasses import dataclass
 from typing import Any
 
 from touchpath.errors import OverloadedError, StorageError
 from touchpath.spec.columns import rows_to_table
+from touchpath.spec.timestamps import utcnow
 from touchpath.store.duckdb_store import DuckDBStore
 
 
@@ -36,8 +38,9 @@ class GroupCommitter:
     """Serialises writes from many threads into few transactions."""
 
     def __init__(self, store: DuckDBStore, *, max_rows_per_commit: int = 50_000,
-                 max_pending_rows: int = 200_000) -> None:
+                 max_pending_rows: int = 200_000, dedupe_window: timedelta | None = None) -> None:
         self._store = store
+        self._dedupe_window = dedupe_window
         self._max_rows = max_rows_per_commit
         self._max_pending = max_pending_rows
         self._cv = threading.Condition()
@@ -89,7 +92,8 @@ class GroupCommitter:
             rows = [row for chunk, _ in taken for row in chunk]
             started = time.perf_counter()
             try:
-                result = self._store.write(rows_to_table(rows))
+                since = utcnow() - self._dedupe_window if self._dedupe_window else None
+                result = self._store.write(rows_to_table(rows), dedupe_since=since)
             except Exception as exc:  # noqa: BLE001 - every waiter must learn of the failure
                 for _, future in taken:
                     future.set_exception(exc)

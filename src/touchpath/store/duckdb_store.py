@@ -166,10 +166,12 @@ class DuckDBStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, incoming: pa.Table) -> WriteResult:
+    def write(self, incoming: pa.Table, *, dedupe_since: datetime | None = None) -> WriteResult:
         """Store a batch of touchpoints atomically: all of it or none of it.
 
-        Messages whose ``message_id`` is already stored (or repeats in the batch) are skipped.
+        Messages whose ``message_id`` is already stored (or repeats in the batch) are skipped;
+        with ``dedupe_since``, only events loaded since then are compared (the collector's
+        window: row groups loaded earlier are skipped by their zone maps).
         """
         incoming = conform(incoming)
         if incoming.num_rows == 0:
@@ -179,7 +181,8 @@ class DuckDBStore:
         with self._lock:
             self._con.register("_arrow_in", incoming.append_column("_pos", positions))
             try:
-                return self._transaction("SELECT * FROM _arrow_in", {}, incoming.num_rows)
+                return self._transaction("SELECT * FROM _arrow_in", {}, incoming.num_rows,
+                                         dedupe_since)
             finally:
                 self._con.unregister("_arrow_in")
 
@@ -199,11 +202,12 @@ class DuckDBStore:
         with self._lock:
             yield self._con
 
-    def _transaction(self, query: str, params: dict[str, Any], rows: int) -> WriteResult:
+    def _transaction(self, query: str, params: dict[str, Any], rows: int,
+                     dedupe_since: datetime | None = None) -> WriteResult:
         con = self._con
         con.begin()
         try:
-            result = self._write(con, query, params, rows)
+            result = self._write(con, query, params, rows, dedupe_since)
             con.commit()
         except Exception:
             con.rollback()
@@ -214,7 +218,7 @@ class DuckDBStore:
         return result
 
     def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
-               rows: int) -> WriteResult:
+               rows: int, dedupe_since: datetime | None) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
         ``_batch`` holds the new rows once, with their identity keys and channel inputs; the
@@ -224,6 +228,10 @@ class DuckDBStore:
         email_on = "email" in settings.identity_match_keys
         phone_on = "phone" in settings.identity_match_keys
         blocked = [value.strip().lower() for value in settings.identity_blocked_values]
+        stored = "events"
+        if dedupe_since is not None:
+            stored = "(SELECT message_id FROM events WHERE loaded_at >= $since)"
+            params = {**params, "since": dedupe_since}
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _batch AS
@@ -243,7 +251,7 @@ class DuckDBStore:
               nullif(regexp_extract(i.referrer, $host, 1), '') AS ref_host,
               nullif(regexp_extract(i.page_url, $host, 1), '') AS page_host,
               nullif(regexp_extract(i.page_url, $click, 1), '') AS click_id
-            FROM _incoming i ANTI JOIN events e ON e.message_id = i.message_id
+            FROM _incoming i ANTI JOIN {stored} e ON e.message_id = i.message_id
             """,
             {**params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
         )

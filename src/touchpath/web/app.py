@@ -14,6 +14,7 @@ import math
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -60,7 +61,9 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
         store = DuckDBStore(settings)
         app.state.store = store
         app.state.keys = KeyRing(store)
-        app.state.committer = GroupCommitter(store)
+        window = settings.dedupe_window_hours
+        app.state.committer = GroupCommitter(
+            store, dedupe_window=timedelta(hours=window) if window else None)
         try:
             yield
         finally:

