@@ -121,7 +121,7 @@ def demo(
                                                "desk) before importing them.")] = None,
 ) -> None:
     """Generate the demo business's omnichannel journeys and load them into the store."""
-    from touchpath.demo import load_demo
+    from touchpath.demo.load import load_demo
 
     with _errors(), open_store() as store, _progress() as bar:
         task = bar.add_task("demo", total=None)
@@ -331,7 +331,7 @@ def serve(
     with _errors():
         config = load_settings(state.config, store_path=state.store_path, host=host, port=port)
         if demo_data:
-            from touchpath.demo import load_demo
+            from touchpath.demo.load import load_demo
 
             from touchpath.collect.keys import DEMO_KEY, create_key, list_keys
 

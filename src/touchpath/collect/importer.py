@@ -345,7 +345,8 @@ def import_file(
         _check_settings(cur, mapping)
         columns, _ = _stage(cur, path, fmt)
         mapping.check(columns)
-        _prepare(cur, mapping, columns, store.settings.default_country_code)
+        _prepare(cur, mapping, columns,
+                 mapping.country_code or store.settings.default_country_code)
         total = int(cur.execute("SELECT count(*) FROM _raw").fetchall()[0][0])
         bad_lines = int(cur.execute("SELECT count(*) FROM _bad").fetchall()[0][0])
         rejected = _write_rejects(cur, rejects_path)

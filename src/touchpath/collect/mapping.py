@@ -25,8 +25,8 @@ FIELDS = (
 """touchpath fields a file column can be mapped to."""
 IDENTITY_FIELDS = ("user_id", "anonymous_id", "email", "phone")
 TYPES = ("track", "identify", "page", "screen")
-_TOP_KEYS = ("source", "channel", "event", "type", "time_format", "timezone", "columns",
-             "properties", "traits")
+_TOP_KEYS = ("source", "channel", "event", "type", "time_format", "timezone", "country_code",
+             "columns", "properties", "traits")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +40,8 @@ class ImportMapping:
     type: str = "track"
     time_format: str | None = None
     timezone: str = "UTC"
+    country_code: str | None = None
+    """Calling code for national phone numbers in this file (else the setting)."""
     properties: tuple[str, ...] | None = None
     traits: tuple[str, ...] = ()
 
@@ -91,6 +93,8 @@ class ImportMapping:
                 + " (--user-id-column, --email-column, ...)",
                 field="columns.user_id",
             )
+        if self.country_code is not None and not self.country_code.isdigit():
+            raise ValidationError("digits only, e.g. '972'", field="country_code")
         if self.type not in TYPES:
             raise ValidationError(f"must be one of {', '.join(TYPES)}", field="type")
         if self.type == "track" and not self.event and "event" not in self.columns:
@@ -136,7 +140,7 @@ def mapping_from_dict(data: AnyMapping[str, Any], where: str = "mapping") -> Imp
     ):
         raise ConfigError("must map field names to column names (strings)", field="columns")
     values: dict[str, Any] = {"columns": dict(columns)}
-    for key in ("source", "channel", "event", "type", "time_format", "timezone"):
+    for key in ("source", "channel", "event", "type", "time_format", "timezone", "country_code"):
         if key in data and data[key] is not None:
             if not isinstance(data[key], str):
                 raise ConfigError(f"must be a string, got {data[key]!r}", field=key)
