@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+from functools import lru_cache
 
 
-def anonymise_ip(raw: object, mode: str, salt: str = "") -> str | None:
+@lru_cache(maxsize=16384)  # every message of a batch carries the same client address
+def anonymise_ip(raw: str | None, mode: str, salt: str = "") -> str | None:
     """Apply the ``ip_mode`` setting to one address.
 
     ``truncate`` zeroes the last octet of IPv4 and the last 80 bits of IPv6 (the convention of

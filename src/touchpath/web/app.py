@@ -19,8 +19,9 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from touchpath import __version__
@@ -52,6 +53,31 @@ CORS_HEADERS = {
 }
 
 
+class WriteRoutesCors:
+    """CORS for the write routes only, as plain ASGI (Starlette's ``BaseHTTPMiddleware`` costs
+    more per request than a small ingest call itself)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in CORS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": self.headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *self.headers]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+
 def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI:
     """Build the app on ``settings``; the store opens at start-up and closes at shutdown."""
     token = admin_token or settings.admin_token or secrets.token_urlsafe(24)
@@ -78,15 +104,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
     )
     app.state.admin_token = token
 
-    @app.middleware("http")
-    async def _cors(request: Request, call_next: Any) -> Any:
-        if request.url.path not in CORS_PATHS:
-            return await call_next(request)
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=CORS_HEADERS)
-        response = await call_next(request)
-        response.headers.update(CORS_HEADERS)
-        return response
+    app.add_middleware(WriteRoutesCors)
 
     @app.exception_handler(TouchpathError)
     async def _touchpath_error(request: Request, exc: TouchpathError) -> JSONResponse:

@@ -12,6 +12,7 @@ import binascii
 from importlib import resources
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -80,7 +81,7 @@ def collector_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["collector"])
     limiter = RateLimiter()
 
-    async def ingest(request: Request, route: str) -> dict[str, Any]:
+    async def ingest(request: Request, route: str) -> Response:
         received_at = utcnow()
         limit = body_limit(route)
         raw = await read_body(request, limit)
@@ -109,12 +110,13 @@ def collector_router(settings: Settings) -> APIRouter:
             raise error
         committer: GroupCommitter = request.app.state.committer
         await asyncio.wrap_future(committer.submit(parsed.rows))
-        return {"success": True, "accepted": len(parsed.rows), "rejected": parsed.rejected}
+        body = {"success": True, "accepted": len(parsed.rows), "rejected": parsed.rejected}
+        return Response(orjson.dumps(body), media_type="application/json")
 
     for route in ROUTES:
         schema = _BATCH_SCHEMA if route in ("batch", "import") else _MESSAGE_SCHEMA
 
-        async def endpoint(request: Request, _route: str = route) -> dict[str, Any]:
+        async def endpoint(request: Request, _route: str = route) -> Response:
             return await ingest(request, _route)
 
         endpoint.__doc__ = (
