@@ -23,9 +23,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.realserver import WRITE_KEY, start_server  # noqa: E402
-from touchpath.config import load_settings  # noqa: E402
-from touchpath.store.duckdb_store import DuckDBStore  # noqa: E402
+from tests.realserver import WRITE_KEY, start_server
+
+from touchpath.config import load_settings
+from touchpath.store.duckdb_store import DuckDBStore
 
 LUA = r"""
 local batch_size = tonumber(os.getenv("TP_BATCH") or "0")

@@ -331,9 +331,8 @@ def serve(
     with _errors():
         config = load_settings(state.config, store_path=state.store_path, host=host, port=port)
         if demo_data:
-            from touchpath.demo.load import load_demo
-
             from touchpath.collect.keys import DEMO_KEY, create_key, list_keys
+            from touchpath.demo.load import load_demo
 
             with DuckDBStore(config) as store:
                 if store.stats()["events"] == 0:

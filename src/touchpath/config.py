@@ -69,7 +69,8 @@ class Settings:
         ),
     )
     ip_salt: str = dataclasses.field(
-        default="", metadata=_doc("Secret salt for ip_mode = 'hash'. Keep it out of version control.")
+        default="",
+        metadata=_doc("Secret salt for ip_mode = 'hash'. Keep it out of version control."),
     )
     identity_match_keys: tuple[str, ...] = dataclasses.field(
         default=("email", "phone"),
@@ -157,7 +158,9 @@ def _check(settings: Settings) -> None:
             field="identity_match_keys",
         )
     if settings.dedupe_window_hours < 0:
-        raise ConfigError("must be 0 (whole store) or a number of hours", field="dedupe_window_hours")
+        raise ConfigError(
+            "must be 0 (whole store) or a number of hours", field="dedupe_window_hours"
+        )
     if settings.identity_max_user_ids < 1:
         raise ConfigError("must be at least 1", field="identity_max_user_ids")
     if not 1 <= settings.port <= 65535:

@@ -12,7 +12,7 @@ API answers with::
     ├── ConfigError                   bad_config           500   a setting or a mapping file
     ├── StorageError                  storage_error        503   the store cannot be read or written
     │   ├── StoreLockedError          store_locked         503
-    │   └── OverloadedError           overloaded           503   too many events waiting for the disk
+    │   └── OverloadedError           overloaded           503   too many events waiting
     ├── NotFoundError                 not_found            404
     └── QueryError                    bad_query            400   an analysis that cannot run
 

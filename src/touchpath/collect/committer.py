@@ -17,8 +17,8 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from datetime import timedelta
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from touchpath.errors import OverloadedError, StorageError
@@ -77,7 +77,9 @@ class GroupCommitter:
                 self._cv.wait()
             taken: list[tuple[list[dict[str, Any]], Future[int]]] = []
             count = 0
-            while self._pending and (not taken or count + len(self._pending[0][0]) <= self._max_rows):
+            while self._pending and (
+                not taken or count + len(self._pending[0][0]) <= self._max_rows
+            ):
                 item = self._pending.popleft()
                 taken.append(item)
                 count += len(item[0])
@@ -94,7 +96,7 @@ class GroupCommitter:
             try:
                 since = utcnow() - self._dedupe_window if self._dedupe_window else None
                 result = self._store.write(rows_to_table(rows), dedupe_since=since)
-            except Exception as exc:  # noqa: BLE001 - every waiter must learn of the failure
+            except Exception as exc:
                 for _, future in taken:
                     future.set_exception(exc)
                 continue

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from touchpath.collect.mapping import ImportMapping
 from touchpath.errors import ValidationError
@@ -139,8 +138,10 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[s
             select = ", ".join(
                 f"j ->> ${i} AS {_ident(k)}" for i, k in enumerate(keys, start=1)
             ) or "NULL AS _empty"
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {select} FROM _ok ORDER BY line",
-                        keys)
+            cur.execute(
+                f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {select} FROM _ok ORDER BY line",
+                keys,
+            )
     except duckdb.Error as exc:
         raise ValidationError(f"cannot read {path.name} as {fmt}: {exc}", field="file") from exc
     columns = [r[0] for r in cur.execute("DESCRIBE _raw").fetchall()]

@@ -46,8 +46,10 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(store: DuckDBStore, name: str, *, source: str | None = None,
-               rate_per_second: float | None = None, key: str | None = None) -> tuple[str, WriteKey]:
+def create_key(
+    store: DuckDBStore, name: str, *, source: str | None = None,
+    rate_per_second: float | None = None, key: str | None = None,
+) -> tuple[str, WriteKey]:
     """Create a write key; returns the secret (shown once) and its record.
 
     ``key`` sets the secret instead of generating one (the demo uses a documented key).

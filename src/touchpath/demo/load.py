@@ -40,8 +40,12 @@ def load_demo(store: DuckDBStore, *, size: str = "small", seed: int = 7,
         for path, mapping in demo.write_offline_files(directory):
             spec = mapping_from_dict({"country_code": DEMO_COUNTRY_CODE, **mapping},
                                      where=path.name)
-            summary = import_file(store, path, spec, progress=lambda d, t, n=path.name:
-                                  tick(f"importing {n}", d, t))
+            label = f"importing {path.name}"
+
+            def report(done: int, total: int, label: str = label) -> None:
+                tick(label, done, total)
+
+            summary = import_file(store, path, spec, progress=report)
             offline += summary.stored
     seconds = time.perf_counter() - started
     return (f"demo (seed {seed}): {people:,} people, {stored:,} online touchpoints and "

@@ -13,7 +13,8 @@ Rules
 - Two persons merge when a message links their keys, unless the merged person would hold more than
   ``max_user_ids`` distinct user ids: then the merge is refused and logged, so that a shared device
   or a kiosk does not fuse strangers. An explicit ``alias`` of a known user id always merges.
-- The older person (first seen earlier; ties by id) keeps its id; the other's events are re-labelled.
+- The older person (first seen earlier; ties by id) keeps its id; the other's events are
+  re-labelled.
 - Blocked placeholder values ("null", "0", "anonymous", ...) are removed before this module runs.
 """
 

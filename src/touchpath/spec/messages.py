@@ -42,7 +42,9 @@ def _object(msg: dict[str, Any], key: str, where: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError(f"must be a JSON object, got {type(value).__name__}", field=where + key)
+        raise ValidationError(
+            f"must be a JSON object, got {type(value).__name__}", field=where + key
+        )
     return value
 
 
@@ -104,7 +106,7 @@ def parse_message(
     msg: object,
     *,
     received_at: datetime,
-    options: ParseOptions = ParseOptions(),  # noqa: B008 - frozen, shared default is safe
+    options: ParseOptions = ParseOptions(),
     message_type: str | None = None,
     sent_at: datetime | None = None,
     client_ip: str | None = None,

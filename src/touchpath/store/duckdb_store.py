@@ -114,8 +114,8 @@ class DuckDBStore:
     def _migrate(self) -> None:
         con = self._con
         con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations "
-            "(version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL, "
+            "description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
         current = int(_one(con, "SELECT coalesce(max(version), 0) FROM schema_migrations"))
         if current > LATEST_VERSION:

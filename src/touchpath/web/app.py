@@ -21,13 +21,13 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from touchpath import __version__
-from touchpath.config import Settings
 from touchpath.collect.committer import GroupCommitter
 from touchpath.collect.keys import KeyRing, create_key, list_keys, revoke_key
+from touchpath.config import Settings
 from touchpath.errors import AuthError, RateLimitError, TouchpathError
 from touchpath.store.duckdb_store import DuckDBStore
 from touchpath.web.collector import collector_router
