@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Browser tests drive Debian's chromium with Playwright (never `playwright install`: it downloads).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck bench clean
+.PHONY: run test chromium lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +18,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/touchpath serve --demo
 
-## Install, then lint, type-check and run the whole test suite
-test: $(STAMP) lint typecheck
-	$(BIN)/pytest
+## Install, then lint, type-check and run the whole test suite (browser tests included)
+test: $(STAMP) chromium lint typecheck
+	TOUCHPATH_REQUIRE_BROWSER=1 $(BIN)/pytest
+
+chromium:
+	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq chromium)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -128,11 +128,15 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
                 return False
             raise ValueError("expected true or false")
         if isinstance(default, int):
-            if isinstance(raw, bool):
-                raise ValueError("expected an integer")
-            return int(raw)
+            if isinstance(raw, int) and not isinstance(raw, bool):
+                return raw
+            if isinstance(raw, str) and raw.strip().lstrip("-").isdigit():
+                return int(raw)
+            raise ValueError("expected a whole number")
         if isinstance(default, Path):
-            return Path(str(raw)).expanduser()
+            if not isinstance(raw, str | Path) or not str(raw).strip():
+                raise ValueError("expected a file path")
+            return Path(raw).expanduser()
         if isinstance(default, tuple):
             if isinstance(raw, str):
                 return tuple(item.strip() for item in raw.split(",") if item.strip())

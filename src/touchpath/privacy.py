@@ -7,8 +7,7 @@ import ipaddress
 from functools import lru_cache
 
 
-@lru_cache(maxsize=16384)  # every message of a batch carries the same client address
-def anonymise_ip(raw: str | None, mode: str, salt: str = "") -> str | None:
+def anonymise_ip(raw: object, mode: str, salt: str = "") -> str | None:
     """Apply the ``ip_mode`` setting to one address.
 
     ``truncate`` zeroes the last octet of IPv4 and the last 80 bits of IPv6 (the convention of
@@ -17,6 +16,11 @@ def anonymise_ip(raw: str | None, mode: str, salt: str = "") -> str | None:
     """
     if mode == "drop" or not isinstance(raw, str) or not raw:
         return None
+    return _anonymise(raw, mode, salt)
+
+
+@lru_cache(maxsize=16384)  # every message of a batch carries the same client address
+def _anonymise(raw: str, mode: str, salt: str) -> str | None:
     try:
         address = ipaddress.ip_address(raw.strip())
     except ValueError:

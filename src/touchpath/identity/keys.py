@@ -13,12 +13,16 @@ import hashlib
 import re
 
 _NON_PHONE = re.compile(r"[^0-9+]")
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_LOWER = str.maketrans(_UPPER, _UPPER.lower())
+# Only ASCII letters are lower-cased: Python and DuckDB fold other scripts differently (the
+# Turkish dotted capital I, for one), and both sides must give the same key.
 _SPACE = " \t\r\n"
 
 
 def normalise_email(raw: str) -> str | None:
-    """Lower-case and trim; ``None`` when it does not look like an address."""
-    value = raw.strip(_SPACE).lower()
+    """Trim and lower-case (ASCII letters); ``None`` when it does not look like an address."""
+    value = raw.strip(_SPACE).translate(_ASCII_LOWER)
     if "@" not in value or value.startswith("@") or value.endswith("@"):
         return None
     return value
@@ -62,7 +66,8 @@ def phone_hash(raw: object, default_country_code: str = "") -> str | None:
 
 def email_hash_sql(column: str) -> str:
     """DuckDB expression equal to :func:`email_hash` over ``column`` (an identifier we own)."""
-    norm = f"lower(trim(CAST({column} AS VARCHAR), ' \t\r\n'))"
+    norm = (f"translate(trim(CAST({column} AS VARCHAR), ' \t\r\n'), "
+            f"'{_UPPER}', '{_UPPER.lower()}')")
     return (
         f"CASE WHEN contains({norm}, '@') AND NOT starts_with({norm}, '@') "
         f"AND NOT ends_with({norm}, '@') THEN sha256({norm}) END"

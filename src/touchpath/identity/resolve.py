@@ -200,9 +200,11 @@ def resolve(
                 graph.attach(key, pid, combo.first_seen)
                 graph.link(pid, key, keys, combo)
             elif other != pid:
-                why = (f"alias of {key} to {anchor}" if key in forced
+                # an alias of a known user id makes every merge of its message explicit,
+                # whichever key happens to sort first
+                why = (f"alias of {' and '.join(sorted(forced))} in one message" if forced
                        else f"{anchor} and {key} seen on one message")
-                pid = graph.merge(pid, other, combo, anchor, key, why, force=key in forced)
+                pid = graph.merge(pid, other, combo, anchor, key, why, force=bool(forced))
                 pid = graph.find(pid)
         result[index] = pid
 

@@ -8,6 +8,7 @@ name the field the way a user would write it (``batch[3].properties.revenue``).
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,13 +84,13 @@ def _revenue(properties: dict[str, Any], where: str) -> float | None:
             continue
         if isinstance(value, bool):
             break
-        if isinstance(value, int | float):
-            return float(value)
-        if isinstance(value, str):
+        if isinstance(value, int | float | str):
             try:
-                return float(value)
-            except ValueError:
+                number = float(value)
+            except (ValueError, OverflowError):
                 break
+            if math.isfinite(number):
+                return number
         break
     else:
         return None
@@ -177,7 +178,7 @@ def parse_message(
 
     original = _time(msg, "originalTimestamp", where) or _time(msg, "timestamp", where)
     own_sent_at = _time(msg, "sentAt", where) or sent_at
-    timestamp = corrected_timestamp(received_at, own_sent_at, original)
+    timestamp = corrected_timestamp(received_at, own_sent_at, original, where + "sentAt")
     if timestamp > received_at + FUTURE_TOLERANCE:
         raise ValidationError(
             "is more than a day in the future; check the device clock or send sentAt",
@@ -230,7 +231,8 @@ def parse_message(
         "phone_hash": phone,
         "ip": ip,
         "properties": _dump(properties),
-        "traits": _dump(traits),
+        # RudderStack's SDK sends identify traits in context.traits
+        "traits": _dump(traits or (context_traits if kind == "identify" else {})),
         "context": _dump(context),
     }
     return row

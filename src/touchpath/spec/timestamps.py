@@ -24,7 +24,11 @@ def parse_iso(value: object, field: str) -> datetime:
             field=field,
         ) from None
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        try:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        except OverflowError:
+            raise ValidationError(f"{value!r} is out of range once converted to UTC",
+                                  field=field) from None
     if parsed < EPOCH_MIN:
         raise ValidationError(f"{value!r} is before 1970", field=field)
     return parsed
@@ -36,7 +40,8 @@ def utcnow() -> datetime:
 
 
 def corrected_timestamp(
-    received_at: datetime, sent_at: datetime | None, original: datetime | None
+    received_at: datetime, sent_at: datetime | None, original: datetime | None,
+    field: str = "sentAt",
 ) -> datetime:
     """Segment's rule: ``timestamp = receivedAt - (sentAt - originalTimestamp)``.
 
@@ -47,4 +52,10 @@ def corrected_timestamp(
         return received_at
     if sent_at is None:
         return original
-    return received_at - (sent_at - original)
+    try:
+        return received_at - (sent_at - original)
+    except OverflowError:
+        raise ValidationError(
+            "sentAt and timestamp are too far apart to correct the device clock",
+            field=field,
+        ) from None

@@ -228,6 +228,9 @@ class DuckDBStore:
         email_on = "email" in settings.identity_match_keys
         phone_on = "phone" in settings.identity_match_keys
         blocked = [value.strip().lower() for value in settings.identity_blocked_values]
+        # an id is usable for stitching unless blank or a blocked placeholder
+        usable = ("(trim({c}, ' \t\r\n') <> '' AND "
+                  "NOT list_contains($blocked, lower(trim({c}, ' \t\r\n'))))")
         stored = "events"
         if dedupe_since is not None:
             stored = "(SELECT message_id FROM events WHERE loaded_at >= $since)"
@@ -237,16 +240,15 @@ class DuckDBStore:
             CREATE OR REPLACE TEMP TABLE _batch AS
             WITH _incoming AS ({query})
             SELECT i.*,
-              CASE WHEN NOT list_contains($blocked, lower(trim(i.user_id)))
+              CASE WHEN {usable.format(c="i.user_id")}
                    THEN 'user:' || i.user_id END AS k_user,
               CASE WHEN {email_on} AND i.email_hash IS NOT NULL
                    THEN 'email:' || i.email_hash END AS k_email,
               CASE WHEN {phone_on} AND i.phone_hash IS NOT NULL
                    THEN 'phone:' || i.phone_hash END AS k_phone,
-              CASE WHEN NOT list_contains($blocked, lower(trim(i.anonymous_id)))
+              CASE WHEN {usable.format(c="i.anonymous_id")}
                    THEN 'anon:' || i.anonymous_id END AS k_anon,
-              CASE WHEN i.type = 'alias'
-                    AND NOT list_contains($blocked, lower(trim(i.previous_id)))
+              CASE WHEN i.type = 'alias' AND {usable.format(c="i.previous_id")}
                    THEN 'prev:' || i.previous_id END AS k_prev,
               nullif(regexp_extract(i.referrer, $host, 1), '') AS ref_host,
               nullif(regexp_extract(i.page_url, $host, 1), '') AS page_host,
@@ -421,7 +423,9 @@ class DuckDBStore:
             remap = pa.table({"merged": list(resolution.remap),
                               "kept": list(resolution.remap.values())})
             con.register("_remap", remap)
-            for table_name in ("identities", "events"):
+            # _combo_person: a row of this batch resolved by the SQL fast path to a person
+            # that this batch merges away must follow the merge
+            for table_name in ("identities", "events", "_combo_person"):
                 con.execute(
                     f"UPDATE {table_name} SET person_id = r.kept FROM _remap r "
                     f"WHERE {table_name}.person_id = r.merged"

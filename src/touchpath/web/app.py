@@ -35,11 +35,19 @@ from touchpath.web.collector import collector_router
 logger = logging.getLogger("touchpath")
 
 
+def _envelope(body: dict[str, Any]) -> dict[str, Any]:
+    """The error envelope, with ``code`` and ``message`` repeated at the top level: the Segment
+    and RudderStack SDKs read them there (RudderStack's raises ``KeyError`` without them and
+    retries a rejected batch for minutes)."""
+    error = body["error"]
+    return {"error": error, "code": error["code"], "message": error["message"]}
+
+
 def _error(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if field is not None:
         body["field"] = field
-    return JSONResponse({"error": body}, status_code=status)
+    return JSONResponse(_envelope({"error": body}), status_code=status)
 
 
 CORS_PATHS = ("/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias",
@@ -108,7 +116,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
 
     @app.exception_handler(TouchpathError)
     async def _touchpath_error(request: Request, exc: TouchpathError) -> JSONResponse:
-        response = JSONResponse(exc.to_dict(), status_code=exc.status)
+        response = JSONResponse(_envelope(exc.to_dict()), status_code=exc.status)
         if isinstance(exc, RateLimitError):
             response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         elif exc.status == 503:
