@@ -111,7 +111,8 @@ def main() -> None:
     print(f"/v1/batch x100: {batch_rps * 100:,.0f} events/s ({batch_rps:,.0f} requests/s, "
           f"{batch_rps / floor:.2f} of the floor), p50 {batch['P50']:.1f} ms, "
           f"p99 {batch['P99']:.1f} ms, errors {batch['ERRORS']:.0f}   target 50,000 events/s")
-    print(f"/v1/track ({args.track_connections} connections): {single_rps:,.0f} requests/s ({single_rps / floor:.2f} of the floor), "
+    print(f"/v1/track ({args.track_connections} connections): {single_rps:,.0f} requests/s "
+          f"({single_rps / floor:.2f} of the floor), "
           f"p50 {single['P50']:.1f} ms, p99 {single['P99']:.1f} ms, errors "
           f"{single['ERRORS']:.0f}   target 2,000 requests/s, p99 < 250 ms")
     expected = batch["REQUESTS"] * 100 + single["REQUESTS"] - (batch["ERRORS"] + single["ERRORS"])
