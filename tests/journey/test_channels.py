@@ -147,9 +147,20 @@ def test_classify_always_answers_a_known_channel(args: tuple[str | None, ...]) -
 
 
 @given(source=st.sampled_from([n for names in OFFLINE_SOURCES.values() for n in names]),
-       rest=st.tuples(text, text, text, text, text))
-def test_offline_source_beats_everything(source: str, rest: tuple[str | None, ...]) -> None:
-    assert classify(source, *rest) in OFFLINE_CHANNELS
+       rest=st.tuples(text, text, text, text))
+def test_offline_source_beats_everything_off_the_web(
+    source: str, rest: tuple[str | None, ...]
+) -> None:
+    utm_source, utm_medium, referrer_host, click_id = rest
+    assert classify(source, utm_source, utm_medium, referrer_host, None,
+                    click_id) in OFFLINE_CHANNELS
+
+
+@given(source=st.sampled_from([n for names in OFFLINE_SOURCES.values() for n in names]))
+def test_a_web_page_is_online_whatever_its_source_is_called(source: str) -> None:
+    assert classify(source, page_host="shop.example") == "direct"
+    assert classify(source, utm_source="google", utm_medium="cpc",
+                    page_host="shop.example") == "paid_search"
 
 
 @given(host=st.from_regex(r"[a-z]{1,10}\.(com|net|org)", fullmatch=True),

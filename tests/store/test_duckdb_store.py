@@ -632,3 +632,20 @@ def test_stored_persons_agree_with_the_identity_graph(
                 parent[find(key)] = find(keys[0])
         for a, b in itertools.combinations(key_person, 2):
             assert (find(a) == find(b)) == (key_person[a] == key_person[b]), (a, b)
+
+
+def test_erasing_a_numeric_user_id_does_not_reach_a_phone_with_its_digits(
+    store: DuckDBStore, make_rows: MakeRows
+) -> None:
+    store.write(make_rows(
+        {"type": "identify", "messageId": "n1", "userId": "5551234567", "timestamp": at(0)},
+        {"type": "identify", "messageId": "n2", "userId": "stranger", "timestamp": at(1),
+         "traits": {"phone": "+5551234567"}},
+    ))
+    numeric = store.find_persons("5551234567")
+    assert numeric == store.find_persons("user:5551234567")
+    assert len(numeric) == 1
+    stranger = store.find_persons("phone:+5551234567")
+    assert len(stranger) == 1 and stranger != numeric
+    store.erase("5551234567", compact=False)
+    assert store.find_persons("stranger") == stranger

@@ -217,3 +217,33 @@ def test_openapi_documents_the_collector(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     for route in ("track", "identify", "page", "screen", "group", "alias", "batch", "import"):
         assert f"/v1/{route}" in paths
+
+
+def test_unexpected_failure_is_503_with_cors_and_no_internal_detail(client: TestClient) -> None:
+    committer = client.app.state.committer  # type: ignore[attr-defined]
+
+    def broken(rows: object) -> None:
+        raise RuntimeError("internal detail /var/secret")
+
+    original = committer.submit
+    committer.submit = broken
+    unraised = TestClient(client.app, raise_server_exceptions=False)
+    try:
+        response = unraised.post("/v1/track", json=track(1), headers=KEY)
+    finally:
+        committer.submit = original
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Retry-After" in response.headers["Access-Control-Expose-Headers"]
+    assert "secret" not in response.text
+
+
+def test_a_site_key_named_like_an_offline_source_stays_online(client: TestClient) -> None:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    create_key(store, "shop", key="tpk_shop")
+    client.app.state.keys.reload()  # type: ignore[attr-defined]
+    page = {"anonymousId": "v", "messageId": "shop-1",
+            "context": {"page": {"url": "https://shop.example/", "referrer": ""}}}
+    assert client.post("/v1/page", json=page, headers=basic("tpk_shop")).status_code == 200
+    assert store.sql("SELECT channel FROM events").column(0).to_pylist() == ["direct"]

@@ -109,7 +109,9 @@ def classify(
     'store'
     """
     src = (source or "").strip().lower()
-    if src in _OFFLINE_BY_SOURCE:
+    # a touchpoint on a web page is online whatever its source is called (a site's write key
+    # named "shop" must not make the site's traffic a store visit)
+    if src in _OFFLINE_BY_SOURCE and not page_host:
         return _OFFLINE_BY_SOURCE[src]
     usource = (utm_source or "").strip().lower()
     medium = (utm_medium or "").strip().lower()

@@ -462,8 +462,9 @@ class DuckDBStore:
 
     # -- identities -------------------------------------------------------------------------
 
-    def _candidate_keys(self, identity: str) -> list[str]:
-        keys = [f"user:{identity}", f"anon:{identity}"]
+    def _match_keys(self, identity: str) -> list[str]:
+        """Identity keys an e-mail or a phone number stands for."""
+        keys = []
         mail = email_hash(identity)
         if mail:
             keys.append(f"email:{mail}")
@@ -473,14 +474,34 @@ class DuckDBStore:
         return keys
 
     def find_persons(self, identity: str) -> list[str]:
-        """Persons an identity names: a person id, user id, anonymous id, e-mail or phone."""
-        rows = self._reader()[0].execute(
-            "SELECT DISTINCT person_id FROM identities WHERE key IN (SELECT unnest($keys)) "
-            "UNION SELECT DISTINCT person_id FROM events WHERE person_id = $identity "
-            "ORDER BY 1",
-            {"keys": self._candidate_keys(identity), "identity": identity},
-        ).fetchall()
-        return [r[0] for r in rows]
+        """Persons an identity names.
+
+        ``identity`` is a person id, a user id or an anonymous id (an exact match wins), else an
+        e-mail or a phone number. A prefix says which: ``user:``, ``anon:``, ``email:``,
+        ``phone:``, ``person:``. The exact match comes first so that erasing the user id
+        ``5551234567`` cannot reach a stranger whose phone has those digits.
+        """
+        kind, _, value = identity.partition(":")
+        explicit = kind in ("user", "anon", "email", "phone", "person") and value
+        if explicit and kind in ("user", "anon"):
+            exact, fallback = [identity], []
+        elif explicit and kind == "person":
+            exact, fallback, identity = [], [], value
+        elif explicit:
+            exact, fallback = [], self._match_keys(value)
+        else:
+            exact, fallback = [f"user:{identity}", f"anon:{identity}"], self._match_keys(identity)
+        reader = self._reader()[0]
+        for keys in (exact, fallback):
+            rows = reader.execute(
+                "SELECT DISTINCT person_id FROM identities WHERE key IN (SELECT unnest($keys)) "
+                "UNION SELECT DISTINCT person_id FROM events WHERE person_id = $identity "
+                "ORDER BY 1",
+                {"keys": keys, "identity": identity},
+            ).fetchall()
+            if rows:
+                return [r[0] for r in rows]
+        return []
 
     def explain(self, identity: str) -> dict[str, Any]:
         """Why an identity belongs to its person: the person's keys, merges and refusals."""

@@ -58,6 +58,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Methods": "POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Authorization, Content-Encoding",
     "Access-Control-Max-Age": "86400",
+    "Access-Control-Expose-Headers": "Retry-After",
 }
 
 
@@ -126,9 +127,13 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Nothing was stored for this request (writes are atomic): tell the client to retry.
+        # This handler runs outside the middleware stack, so the CORS headers of the write
+        # routes are added here; the detail goes to the log, not to the client.
         logger.exception("unexpected error on %s", request.url.path)
-        response = _error(503, "storage_error", f"the request failed and stored nothing: {exc}")
+        response = _error(503, "storage_error", "the request failed and stored nothing; retry")
         response.headers["Retry-After"] = "1"
+        if request.url.path in CORS_PATHS:
+            response.headers.update(CORS_HEADERS)
         return response
 
     @app.exception_handler(RequestValidationError)
