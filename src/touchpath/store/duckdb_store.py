@@ -483,6 +483,8 @@ class DuckDBStore:
         """
         kind, _, value = identity.partition(":")
         explicit = kind in ("user", "anon", "email", "phone", "person") and value
+        exact: list[str]
+        fallback: list[str]
         if explicit and kind in ("user", "anon"):
             exact, fallback = [identity], []
         elif explicit and kind == "person":
