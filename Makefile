@@ -20,7 +20,7 @@ run: $(STAMP)
 
 ## Install, then lint, type-check and run the whole test suite (browser tests included)
 test: $(STAMP) chromium lint typecheck
-	TOUCHPATH_REQUIRE_BROWSER=1 $(BIN)/pytest
+	REQUIRE_BROWSER_TESTS=1 $(BIN)/pytest
 
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \

@@ -35,7 +35,7 @@ def _missing() -> str | None:
 def browser() -> Iterator[Any]:
     missing = _missing()
     if missing:
-        if os.environ.get("TOUCHPATH_REQUIRE_BROWSER"):
+        if os.environ.get("REQUIRE_BROWSER_TESTS"):
             pytest.fail(f"browser tests need: {missing}")
         pytest.skip(f"browser tests need: {missing}")
     from playwright.sync_api import sync_playwright
