@@ -647,7 +647,6 @@ class DuckDBStore:
                 "touchpath; upgrade touchpath", field="directory",
             )
         files = sorted(str(p) for p in (directory / "events").rglob("*.parquet"))
-        counts: dict[str, int] = {}
         with self._lock:
             con = self._con
             events = (
@@ -672,8 +671,7 @@ class DuckDBStore:
                 except Exception:
                     con.rollback()
                     raise
-                counts = {t: self._count(t) for t in EXPORT_TABLES}
-                return counts
+                return {t: self._count(t) for t in EXPORT_TABLES}
         if events is None:
             return {"events": 0}
         result = self.write(events.select(list(NAMES)))
