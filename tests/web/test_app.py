@@ -74,3 +74,15 @@ def test_unknown_route_uses_the_error_shape(client: TestClient) -> None:
 def test_openapi_docs(client: TestClient) -> None:
     assert client.get("/docs").status_code == 200
     assert "/v1/persons/{identity}" in client.get("/openapi.json").json()["paths"]
+
+
+def test_ready_fails_when_the_store_cannot_be_written(tmp_path: Path) -> None:
+    app = create_app(load_settings(env={}, store_path=tmp_path / "r.duckdb"), admin_token=TOKEN)
+    with TestClient(app) as test_client:
+        assert test_client.get("/ready").status_code == 200
+        app.state.store._con.close()  # the store's connection is gone: nothing can be written
+        response = test_client.get("/ready")
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "storage_error"
+        assert response.headers["Retry-After"] == "1"
+        assert test_client.get("/health").status_code == 200  # alive, but not ready
