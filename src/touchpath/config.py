@@ -55,10 +55,10 @@ class Settings:
     dedupe_window_hours: int = dataclasses.field(
         default=24,
         metadata=_doc(
-            "How far back the collector looks for an earlier message with the same messageId"
-            " (Segment documents a 24-hour window). Client retries arrive within it; checking"
-            " the whole store on every commit would grow with the store. 0: the whole store."
-            " File imports always check the whole store."
+            "How long the collector remembers a messageId to drop a later copy (Segment"
+            " documents a 24-hour window). Client retries arrive within it; the ids live in an"
+            " index pruned after this time. 0: remember forever. File imports always check"
+            " every stored event."
         ),
     )
     ip_mode: str = dataclasses.field(

@@ -94,8 +94,8 @@ class GroupCommitter:
             rows = [row for chunk, _ in taken for row in chunk]
             started = time.perf_counter()
             try:
-                since = utcnow() - self._dedupe_window if self._dedupe_window else None
-                result = self._store.write(rows_to_table(rows), dedupe_since=since)
+                since = utcnow() - (self._dedupe_window or timedelta(days=36500))
+                result = self._store.write(rows_to_table(rows), recent_ids_since=since)
             except Exception as exc:
                 for _, future in taken:
                     future.set_exception(exc)

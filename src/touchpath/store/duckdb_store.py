@@ -73,6 +73,7 @@ class DuckDBStore:
         self._readers = threading.local()
         self._reader_cursors: list[duckdb.DuckDBPyConnection] = []
         self._generation = 0
+        self._pruned_at: datetime | None = None
         self._migrate()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -166,12 +167,14 @@ class DuckDBStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def write(self, incoming: pa.Table, *, dedupe_since: datetime | None = None) -> WriteResult:
+    def write(self, incoming: pa.Table, *, recent_ids_since: datetime | None = None
+              ) -> WriteResult:
         """Store a batch of touchpoints atomically: all of it or none of it.
 
-        Messages whose ``message_id`` is already stored (or repeats in the batch) are skipped;
-        with ``dedupe_since``, only events loaded since then are compared (the collector's
-        window: row groups loaded earlier are skipped by their zone maps).
+        Messages whose ``message_id`` is already stored (or repeats in the batch) are skipped.
+        With ``recent_ids_since`` (the collector) the ids are checked against the index of
+        recently seen ids instead of every stored event — index probes, so the cost follows
+        the batch, not the store — and ids older than that time are pruned from the index.
         """
         incoming = conform(incoming)
         if incoming.num_rows == 0:
@@ -182,7 +185,7 @@ class DuckDBStore:
             self._con.register("_arrow_in", incoming.append_column("_pos", positions))
             try:
                 return self._transaction("SELECT * FROM _arrow_in", {}, incoming.num_rows,
-                                         dedupe_since)
+                                         recent_ids_since)
             finally:
                 self._con.unregister("_arrow_in")
 
@@ -203,22 +206,22 @@ class DuckDBStore:
             yield self._con
 
     def _transaction(self, query: str, params: dict[str, Any], rows: int,
-                     dedupe_since: datetime | None = None) -> WriteResult:
+                     recent_ids_since: datetime | None = None) -> WriteResult:
         con = self._con
         con.begin()
         try:
-            result = self._write(con, query, params, rows, dedupe_since)
+            result = self._write(con, query, params, rows, recent_ids_since)
             con.commit()
         except Exception:
             con.rollback()
             raise
         finally:
-            for view in ("_channels", "_remap"):
+            for view in ("_channels", "_remap", "_fresh_ids"):
                 con.unregister(view)
         return result
 
     def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
-               rows: int, dedupe_since: datetime | None) -> WriteResult:
+               rows: int, recent_ids_since: datetime | None) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
         ``_batch`` holds the new rows once, with their identity keys and channel inputs; the
@@ -231,10 +234,10 @@ class DuckDBStore:
         # an id is usable for stitching unless blank or a blocked placeholder
         usable = ("(trim({c}, ' \t\r\n') <> '' AND "
                   "NOT list_contains($blocked, lower(trim({c}, ' \t\r\n'))))")
-        stored = "events"
-        if dedupe_since is not None:
-            stored = "(SELECT message_id FROM events WHERE loaded_at >= $since)"
-            params = {**params, "since": dedupe_since}
+        seen = "ANTI JOIN events e ON e.message_id = i.message_id"
+        if recent_ids_since is not None:
+            self._remember_ids(con, query, params, recent_ids_since)
+            seen = "SEMI JOIN _fresh_ids f ON f.message_id = i.message_id"
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _batch AS
@@ -253,7 +256,7 @@ class DuckDBStore:
               nullif(regexp_extract(i.referrer, $host, 1), '') AS ref_host,
               nullif(regexp_extract(i.page_url, $host, 1), '') AS page_host,
               nullif(regexp_extract(i.page_url, $click, 1), '') AS click_id
-            FROM _incoming i ANTI JOIN {stored} e ON e.message_id = i.message_id
+            FROM _incoming i {seen}
             """,
             {**params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
         )
@@ -296,6 +299,23 @@ class DuckDBStore:
         for table_name in ("_batch", "_combos", "_single", "_combo_person"):
             con.execute(f"DROP TABLE IF EXISTS {table_name}")
         return WriteResult(rows, fresh, duplicates, merges)
+
+    def _remember_ids(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
+                      since: datetime) -> None:
+        """Add the batch's ids to the recent-id index; ``_fresh_ids`` gets those it did not
+        hold (the primary key answers by index probes). Prunes old ids once a minute."""
+        now = utcnow()
+        rows = con.execute(
+            f"INSERT INTO recent_message_ids SELECT DISTINCT message_id, $now "
+            f"FROM ({query}) ON CONFLICT DO NOTHING RETURNING message_id",
+            {**params, "now": now},
+        ).fetchall()
+        con.register("_fresh_ids", pa.table({"message_id": pa.array([r[0] for r in rows],
+                                                                    pa.string())}))
+        if self._pruned_at is None or (now - self._pruned_at).total_seconds() > 60:
+            con.execute("DELETE FROM recent_message_ids WHERE loaded_at < $since",
+                        {"since": since})
+            self._pruned_at = now
 
     def _classify(self, con: duckdb.DuckDBPyConnection) -> None:
         inputs = ", ".join(CHANNEL_INPUTS)

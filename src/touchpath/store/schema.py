@@ -123,6 +123,27 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        3,
+        "index of the message ids the collector has seen recently",
+        (
+            """
+            CREATE TABLE recent_message_ids (
+                message_id VARCHAR PRIMARY KEY,
+                loaded_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            INSERT INTO recent_message_ids
+            SELECT message_id, max(loaded_at) FROM events
+            WHERE loaded_at >= now()::TIMESTAMP - INTERVAL 1 DAY GROUP BY message_id
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
