@@ -247,3 +247,11 @@ def test_a_site_key_named_like_an_offline_source_stays_online(client: TestClient
             "context": {"page": {"url": "https://shop.example/", "referrer": ""}}}
     assert client.post("/v1/page", json=page, headers=basic("tpk_shop")).status_code == 200
     assert store.sql("SELECT channel FROM events").column(0).to_pylist() == ["direct"]
+
+
+def test_routes_take_no_query_parameters(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert all(not paths[f"/v1/{r}"]["post"].get("parameters") for r in
+               ("track", "identify", "page", "screen", "group", "alias", "batch", "import"))
+    response = client.post("/v1/track?_route=batch", json=track(1), headers=KEY)
+    assert response.status_code == 200 and response.json()["accepted"] == 1

@@ -113,11 +113,17 @@ def collector_router(settings: Settings) -> APIRouter:
         body = {"success": True, "accepted": len(parsed.rows), "rejected": parsed.rejected}
         return Response(orjson.dumps(body), media_type="application/json")
 
+    def endpoint_for(route: str) -> Any:
+        # the route is bound here, not as a default argument, which FastAPI would expose as a
+        # query parameter (?_route=batch on /v1/track)
+        async def endpoint(request: Request) -> Response:
+            return await ingest(request, route)
+
+        return endpoint
+
     for route in ROUTES:
         schema = _BATCH_SCHEMA if route in ("batch", "import") else _MESSAGE_SCHEMA
-
-        async def endpoint(request: Request, _route: str = route) -> Response:
-            return await ingest(request, _route)
+        endpoint = endpoint_for(route)
 
         endpoint.__doc__ = (
             f"Record {'a batch of messages' if route in ('batch', 'import') else 'a ' + route}"
