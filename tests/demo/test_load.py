@@ -103,6 +103,7 @@ def test_demo_cli_is_deterministic(tmp_path: Path) -> None:
         with DuckDBStore(load_settings(env={}, store_path=tmp_path / f"{name}.duckdb")) as store:
             load_demo(store, size="300", seed=3)
             counts.append(store.sql(
-                "SELECT count(*), count(DISTINCT person_id), sum(revenue) FROM events"
+                # a parallel sum of doubles may differ in the last bits: compare cents
+                "SELECT count(*), count(DISTINCT person_id), round(sum(revenue), 2) FROM events"
             ).to_pylist())
     assert counts[0] == counts[1]
