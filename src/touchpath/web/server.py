@@ -7,7 +7,6 @@ import signal
 import sys
 
 import uvicorn
-from rich.console import Console
 
 from touchpath.config import Settings
 from touchpath.web.app import create_app
@@ -17,10 +16,12 @@ def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM; uvicorn shuts down gracefully and the store closes."""
     token = settings.admin_token or secrets.token_urlsafe(24)
     app = create_app(settings, admin_token=token)
-    console = Console(stderr=True)
-    console.print(f"touchpath on http://{settings.host}:{settings.port}  (API docs at /docs)")
+    # plain prints: a terminal-width wrap would break the token for copy and paste
+    print(f"touchpath on http://{settings.host}:{settings.port}  (API docs at /docs)",
+          file=sys.stderr)
     if not settings.admin_token:
-        console.print(f"admin token for this run (set TOUCHPATH_ADMIN_TOKEN to fix it): {token}")
+        print(f"admin token for this run (set TOUCHPATH_ADMIN_TOKEN to fix it): {token}",
+              file=sys.stderr, flush=True)
     # uvicorn shuts down gracefully on SIGTERM (requests finish, the committer writes what it
     # holds, the store closes), then re-raises the signal to the handler that was there before
     # it started: this one makes that a clean exit with status 0.
