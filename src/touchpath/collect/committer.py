@@ -95,7 +95,7 @@ class GroupCommitter:
             started = time.perf_counter()
             try:
                 since = utcnow() - (self._dedupe_window or timedelta(days=36500))
-                result = self._store.write(rows_to_table(rows), recent_ids_since=since)
+                self._store.write(rows_to_table(rows), recent_ids_since=since)
             except Exception as exc:
                 for _, future in taken:
                     future.set_exception(exc)
@@ -105,7 +105,6 @@ class GroupCommitter:
             self._seconds += time.perf_counter() - started
             for chunk, future in taken:
                 future.set_result(len(chunk))
-            del result
 
     def close(self) -> None:
         """Write what is queued, then stop (called at shutdown, e.g. on SIGTERM)."""

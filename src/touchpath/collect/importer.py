@@ -93,11 +93,9 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[str], bool]:
-    """Load the file into ``_raw`` (+ ``_line``); structural rejects into ``_bad``.
-
-    Returns the file's columns and whether a header line precedes the rows.
-    """
+def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> dict[str, str]:
+    """Load the file into ``_raw`` (line numbers into ``_pos``, structural rejects into
+    ``_bad``); returns the file's columns and their types, in file order."""
     _drop_staging(cur)
     cur.execute("CREATE OR REPLACE TEMP TABLE _bad (line BIGINT, reason VARCHAR, raw VARCHAR)")
     p = {"p": str(path)}
@@ -144,7 +142,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[s
             )
     except duckdb.Error as exc:
         raise ValidationError(f"cannot read {path.name} as {fmt}: {exc}", field="file") from exc
-    columns = [r[0] for r in cur.execute("DESCRIBE _raw").fetchall()]
+    types = {r[0]: r[1] for r in cur.execute("DESCRIBE _raw").fetchall()}
     # Physical line of each staged row: its ordinal, shifted past the lines rejected before it.
     if fmt == "jsonl":
         cur.execute("CREATE OR REPLACE TEMP TABLE _pos AS SELECT rowid AS k, line FROM _ok")
@@ -161,7 +159,7 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> tuple[list[s
             ) t ON r.rowid >= t.threshold
             """
         )
-    return columns, fmt == "csv"
+    return types
 
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -172,10 +170,6 @@ def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
 def _drop_staging(cur: duckdb.DuckDBPyConnection) -> None:
     for table in STAGING_TABLES:
         cur.execute(f"DROP TABLE IF EXISTS {table}")
-
-
-def _types(cur: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return {r[0]: r[1] for r in cur.execute("DESCRIBE _raw").fetchall()}
 
 
 def _time_sql(column: str, column_type: str, mapping: ImportMapping) -> str:
@@ -217,10 +211,10 @@ def _json(columns: list[str]) -> str:
     return f"CAST(to_json(struct_pack({items})) AS VARCHAR)"
 
 
-def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, columns: list[str],
+def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict[str, str],
              country_code: str) -> None:
     """Build ``_prep``: one touchpoint per staged row, with ``_reason`` for the bad ones."""
-    types = _types(cur)
+    columns = list(types)
     m = mapping.columns
     ts = _time_sql(m["timestamp"], types[m["timestamp"]], mapping)
     ident = {f: (_text(m[f]) if f in m else "NULL") for f in
@@ -344,9 +338,9 @@ def import_file(
     rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
     with store.session() as cur:
         _check_settings(cur, mapping)
-        columns, _ = _stage(cur, path, fmt)
-        mapping.check(columns)
-        _prepare(cur, mapping, columns,
+        types = _stage(cur, path, fmt)
+        mapping.check(list(types))
+        _prepare(cur, mapping, types,
                  mapping.country_code or store.settings.default_country_code)
         total = int(cur.execute("SELECT count(*) FROM _raw").fetchall()[0][0])
         bad_lines = int(cur.execute("SELECT count(*) FROM _bad").fetchall()[0][0])

@@ -17,8 +17,13 @@ from typing import Any
 import orjson
 
 from touchpath.errors import PayloadTooLargeError, RateLimitError, ValidationError
-from touchpath.spec.limits import MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES
-from touchpath.spec.messages import MESSAGE_TYPES, ParseOptions, parse_message
+from touchpath.spec.limits import MAX_BATCH_MESSAGES
+from touchpath.spec.messages import (
+    MESSAGE_TYPES,
+    ParseOptions,
+    check_message_size,
+    parse_message,
+)
 from touchpath.spec.timestamps import parse_iso
 
 BATCH_ROUTES = ("batch", "import")
@@ -57,11 +62,8 @@ def parse_payload(route: str, payload: dict[str, Any], *, received_at: datetime,
     for index, message in enumerate(batch):
         where = f"batch[{index}]."
         try:
-            if isinstance(message, dict) and len(orjson.dumps(message)) > MAX_MESSAGE_BYTES:
-                raise PayloadTooLargeError(
-                    f"message over the limit of {MAX_MESSAGE_BYTES:,} bytes (32 KB)",
-                    field=f"batch[{index}]",
-                )
+            if isinstance(message, dict):
+                check_message_size(orjson.dumps(message), f"batch[{index}]")
             if shared and isinstance(message, dict):
                 own = message.get("context")
                 message = {**message, "context": {**shared, **own} if isinstance(own, dict)
