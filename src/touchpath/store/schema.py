@@ -144,6 +144,23 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        4,
+        "saved segments of the analytics",
+        (
+            """
+            CREATE TABLE segments (
+                name VARCHAR PRIMARY KEY,
+                definition VARCHAR NOT NULL,
+                saved_at TIMESTAMP NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -153,5 +170,5 @@ PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 """Every table holding a person's data, and the columns that name the person."""
 
-EXPORT_TABLES = ("events", "identities", "identity_merges", "imports", "write_keys")
+EXPORT_TABLES = ("events", "identities", "identity_merges", "imports", "write_keys", "segments")
 """Tables written by ``export`` and read back by ``import_parquet``."""

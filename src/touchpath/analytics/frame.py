@@ -1,0 +1,250 @@
+"""The events an analysis sees, as one Ibis expression: the counting rules in code.
+
+:func:`scoped_events` applies a spec's :class:`~touchpath.analytics.filters.Filters` (person
+filters and segments first, over all of a person's events; then date range, event filters and
+channels). :func:`with_sessions` cuts each person's events into sessions. Every analysis starts
+from these two, so that funnels, paths, retention and stages count the same people and events
+(``docs/counting-rules.md``).
+
+Order of events: by ``timestamp`` (after the clock-skew rule), then by ``message_id`` for events
+with the same timestamp. :data:`ORDER` is that order; use it in every window.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from touchpath.analytics.filters import (
+    EVENT_COLUMNS,
+    PERSON_DERIVED,
+    DateRange,
+    DidEvent,
+    EventMatcher,
+    Filters,
+    HasProperties,
+    PersonList,
+    PropertyFilter,
+    SavedSegment,
+    Segment,
+)
+from touchpath.analytics.source import EventSource
+from touchpath.errors import ValidationError
+from touchpath.journey.channels import CHANNELS
+from touchpath.spec.timestamps import utcnow
+
+ORDER = ("timestamp", "message_id")
+"""The order of a person's events: time, then message id for ties."""
+
+DEFAULT_SESSION_TIMEOUT_SECONDS = 30 * 60
+
+
+@ibis.udf.scalar.builtin(name="json_extract_string")  # type: ignore[untyped-decorator]
+def _duckdb_json_text(document: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's JSON text extraction (NULL when missing)."""
+
+
+@ibis.udf.scalar.builtin(name="get_json_object")  # type: ignore[untyped-decorator]
+def _spark_json_text(document: str, path: str) -> str:  # type: ignore[empty-body]
+    """Spark's JSON text extraction (NULL when missing)."""
+
+
+def json_text(table: ir.Table, column: str, key: str) -> ir.StringValue:
+    """The value at ``key`` (dots for nesting) of a JSON column, as text (numbers as written)."""
+    parts = key.split(".")
+    backend = _backend_name(table)
+    if backend == "pyspark":
+        return _spark_json_text(table[column], "$." + ".".join(parts))
+    path = "$." + ".".join('"' + p.replace('"', '') + '"' for p in parts)
+    return _duckdb_json_text(table[column], path)
+
+
+def _backend_name(table: ir.Table) -> str:
+    try:
+        return str(table.get_backend().name)
+    except Exception:  # an unbound memtable compiles as DuckDB
+        return "duckdb"
+
+
+def property_value(table: ir.Table, name: str) -> ir.Value:
+    """The column or JSON value a filter names (``channel``, ``properties.plan``, ...)."""
+    head, _, rest = name.partition(".")
+    if rest and head in ("properties", "context", "traits"):
+        return json_text(table, head, rest)
+    if name in EVENT_COLUMNS or name in table.columns:
+        return table[name]
+    raise ValidationError(f"unknown property {name!r}", field="property")
+
+
+def condition(value: ir.Value, rule: PropertyFilter) -> ir.BooleanValue:
+    """The filter ``rule`` applied to ``value``, never NULL (see :class:`PropertyFilter`)."""
+    text = value.cast("string")
+    number = value if value.type().is_numeric() else text.try_cast("float64")
+    op = rule.op
+    if op == "is_set":
+        return value.notnull()
+    if op == "is_not_set":
+        return value.isnull()
+    if op in ("eq", "neq"):
+        match = _equals(text, number, rule.value)
+        return match if op == "eq" else ~match
+    if op in ("in", "not_in"):
+        match = ibis.or_(*(_equals(text, number, v) for v in rule.value))
+        return match if op == "in" else ~match
+    if op in ("contains", "not_contains"):
+        match = text.lower().contains(str(rule.value).lower()).fill_null(False)
+        return match if op == "contains" else ~match
+    if op == "regex":
+        return text.re_search(str(rule.value)).fill_null(False)
+    bound = float(rule.value)
+    compared = {"gt": number > bound, "gte": number >= bound,
+                "lt": number < bound, "lte": number <= bound}[op]
+    return compared.fill_null(False)
+
+
+def _equals(text: ir.StringValue, number: ir.NumericValue, value: Any) -> ir.BooleanValue:
+    if isinstance(value, bool):
+        return (text == ("true" if value else "false")).fill_null(False)
+    if isinstance(value, int | float):
+        return (number == float(value)).fill_null(False)
+    return (text == str(value)).fill_null(False)
+
+
+def matches(table: ir.Table, matcher: EventMatcher) -> ir.BooleanValue:
+    """Whether each event of ``table`` is one ``matcher`` counts."""
+    if matcher.any_event:
+        test: ir.BooleanValue = ibis.literal(True)
+    elif len(matcher.names) == 1:
+        test = table.event == matcher.names[0]
+    else:
+        test = table.event.isin(list(matcher.names))
+    for rule in matcher.where:
+        test = test & condition(property_value(table, rule.property), rule)
+    return test
+
+
+def date_bounds(date_range: DateRange | None, today: date | None = None
+                ) -> tuple[datetime | None, datetime | None]:
+    """``[start, end)`` as naive UTC datetimes: the end day is included whole."""
+    if date_range is None:
+        return None, None
+    if date_range.last_days is not None:
+        today = today or utcnow().date()
+        first = today - timedelta(days=date_range.last_days - 1)
+        return datetime.combine(first, time()), datetime.combine(today + timedelta(days=1), time())
+    start = datetime.combine(date_range.start, time()) if date_range.start else None
+    end = (datetime.combine(date_range.end + timedelta(days=1), time())
+           if date_range.end else None)
+    return start, end
+
+
+def person_properties(events: ir.Table, names: list[str]) -> ir.Table:
+    """One row per person: ``person_id`` and each named person property.
+
+    A trait is the latest non-empty value the person's events carry in ``traits``;
+    ``initial_<column>`` is the column of the person's first event.
+    """
+    persons = events.select("person_id").distinct()
+    first_at = [n for n in names if n in PERSON_DERIVED]
+    if first_at:
+        ranked = events.mutate(_rank=ibis.row_number().over(
+            group_by=events.person_id, order_by=[events[c] for c in ORDER]))
+        first = ranked.filter(ranked._rank == 0).select(
+            "person_id", **{n: ranked[n.removeprefix("initial_")] for n in first_at})
+        persons = persons.left_join(first, "person_id").drop("person_id_right")
+    for name in names:
+        if name in PERSON_DERIVED:
+            continue
+        value = json_text(events, "traits", name)
+        having = events.filter(value.notnull()).mutate(_value=value)
+        ranked = having.mutate(_rank=ibis.row_number().over(
+            group_by=having.person_id,
+            order_by=[ibis.desc(having[c]) for c in ORDER]))
+        latest = ranked.filter(ranked._rank == 0).select("person_id", **{name: ranked._value})
+        persons = persons.left_join(latest, "person_id").drop("person_id_right")
+    return persons
+
+
+def segment_persons(source: EventSource, segment: Segment, end: datetime | None,
+                    saved: dict[str, Segment] | None = None) -> tuple[ir.Table, bool]:
+    """The ``person_id`` table of a segment, and whether it is a negation (people *not* in it)."""
+    events = source.table("events")
+    if isinstance(segment, SavedSegment):
+        from touchpath.analytics.segments import load_segment
+
+        return segment_persons(source, load_segment(source, segment.name), end, saved)
+    if isinstance(segment, PersonList):
+        ids = ibis.memtable({"person_id": list(segment.person_ids)},
+                            schema={"person_id": "string"})
+        return ids, False
+    if isinstance(segment, HasProperties):
+        props = person_properties(events, sorted({r.property for r in segment.where}))
+        test = ibis.and_(*(condition(props[r.property], r) for r in segment.where))
+        return props.filter(test).select("person_id"), False
+    assert isinstance(segment, DidEvent)
+    did = events.filter(matches(events, segment.event))
+    if segment.within_days is not None:
+        until = end or utcnow()
+        did = did.filter((did.timestamp >= until - timedelta(days=segment.within_days))
+                         & (did.timestamp < until))
+    counted = did.group_by("person_id").agg(_n=did.count())
+    return counted.filter(counted._n >= segment.min_count).select("person_id"), segment.negate
+
+
+def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = False,
+                  session_timeout_seconds: int = DEFAULT_SESSION_TIMEOUT_SECONDS,
+                  today: date | None = None) -> ir.Table:
+    """The events an analysis sees, after the counting rules and ``filters``.
+
+    With ``sessions``, ``session_id`` is touchpath's session (see :func:`with_sessions`),
+    computed from all of a person's events before any event filter.
+    """
+    events = source.table("events")
+    for i, channel in enumerate(filters.channels):
+        if channel not in CHANNELS:
+            raise ValidationError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}",
+                                  field=f"filters.channels[{i}]")
+    start, end = date_bounds(filters.date_range, today)
+    if filters.person_where:
+        props = person_properties(events, sorted({r.property for r in filters.person_where}))
+        test = ibis.and_(*(condition(props[r.property], r) for r in filters.person_where))
+        events = events.semi_join(props.filter(test).select("person_id"), "person_id")
+    for segment in filters.segments:
+        persons, negate = segment_persons(source, segment, end)
+        join = events.anti_join if negate else events.semi_join
+        events = join(persons, "person_id")
+    if sessions:
+        events = with_sessions(events, session_timeout_seconds)
+    if start is not None:
+        events = events.filter(events.timestamp >= start)
+    if end is not None:
+        events = events.filter(events.timestamp < end)
+    for rule in filters.where:
+        events = events.filter(condition(property_value(events, rule.property), rule))
+    if filters.channels:
+        events = events.filter(events.channel.isin(list(filters.channels)))
+    return events
+
+
+def with_sessions(events: ir.Table, timeout_seconds: int = DEFAULT_SESSION_TIMEOUT_SECONDS
+                  ) -> ir.Table:
+    """Replace ``session_id`` by touchpath's session: a person's events in :data:`ORDER`, cut
+    where more than ``timeout_seconds`` pass between two events. The id is
+    ``<person_id>#<n>``, ``n`` counting the person's sessions from 1; also adds
+    ``session_index`` (``n``)."""
+    if timeout_seconds <= 0:
+        raise ValidationError("must be positive", field="session_timeout_seconds")
+    order = [events[c] for c in ORDER]
+    window = ibis.window(group_by=events.person_id, order_by=order)
+    previous = events.timestamp.lag().over(window)
+    starts = (previous.isnull()
+              | (events.timestamp > previous + ibis.interval(seconds=timeout_seconds)))
+    marked = events.mutate(_starts=starts.cast("int64"))
+    numbered = marked.mutate(session_index=marked._starts.cumsum(
+        group_by=marked.person_id, order_by=[marked[c] for c in ORDER]))
+    return numbered.mutate(
+        session_id=numbered.person_id + "#" + numbered.session_index.cast("string"),
+    ).drop("_starts")
