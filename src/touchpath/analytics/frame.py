@@ -248,3 +248,24 @@ def with_sessions(events: ir.Table, timeout_seconds: int = DEFAULT_SESSION_TIMEO
     return numbered.mutate(
         session_id=numbered.person_id + "#" + numbered.session_index.cast("string"),
     ).drop("_starts")
+
+
+def check_events(source: EventSource, matchers: dict[str, EventMatcher]) -> None:
+    """Raise :class:`ValidationError` naming the field (``steps[2].event``) of the first event
+    name the source has never seen, with the closest known names. An empty source knows no
+    names and accepts any (its results are empty, not errors)."""
+    import difflib
+
+    from touchpath.analytics.source import event_names
+
+    known = event_names(source)
+    if not known:
+        return
+    for path, matcher in matchers.items():
+        if matcher.any_event:
+            continue
+        for name in matcher.names:
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3)
+                hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise ValidationError(f"unknown event {name!r}{hint}", field=f"{path}.event")
