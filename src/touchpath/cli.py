@@ -344,6 +344,10 @@ def serve(
         run(config)
 
 
+# The analysis commands live in their own module; importing it adds them to ``app``.
+import touchpath.cli_analyses  # noqa: E402, F401
+
+
 def main() -> None:
     try:
         app()

@@ -41,7 +41,7 @@ def register(name: str, spec_type: type, help: str) -> Callable[[Runner], Runner
 
 
 def analysis(name: str) -> Analysis:
-    _load_all()
+    load_all()
     try:
         return ANALYSES[name]
     except KeyError:
@@ -51,7 +51,7 @@ def analysis(name: str) -> Analysis:
 
 def run(source: EventSource, spec: Any) -> AnalysisResult:
     """Run any analysis spec on ``source``."""
-    _load_all()
+    load_all()
     for entry in ANALYSES.values():
         if type(spec) is entry.spec_type:
             return entry.run(source, spec)
@@ -68,5 +68,5 @@ def run_json(source: EventSource, name: str, data: Any) -> AnalysisResult:
     return analysis(name).run(source, spec_from_json(name, data))
 
 
-def _load_all() -> None:
+def load_all() -> None:
     import touchpath.analytics  # noqa: F401  (each analysis module registers on import)

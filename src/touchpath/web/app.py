@@ -30,6 +30,7 @@ from touchpath.collect.keys import KeyRing, create_key, list_keys, revoke_key
 from touchpath.config import Settings
 from touchpath.errors import AuthError, RateLimitError, TouchpathError
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.web.analyses import analyses_router
 from touchpath.web.collector import collector_router
 
 logger = logging.getLogger("touchpath")
@@ -159,6 +160,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
                             field="authorization")
 
     app.include_router(collector_router(settings))
+    app.include_router(analyses_router(admin, store))
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

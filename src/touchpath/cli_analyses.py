@@ -1,0 +1,176 @@
+"""The analysis commands of the CLI: ``touchpath funnel|paths|retention|lifecycle|stages|sessions``
+and ``touchpath segments``.
+
+Each command reads a spec (a JSON or YAML file, inline JSON, or ``-`` for standard input),
+applies ``--set field=value`` overrides, runs it through :func:`touchpath.analytics.run_json`
+on the store (or on a Parquet export with ``--parquet``) and prints the result's table, its JSON
+form or CSV.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import orjson
+import typer
+import yaml
+from rich.table import Table
+
+from touchpath.cli import _errors, app, open_store, out
+from touchpath.errors import ValidationError
+
+ANALYSIS_COMMANDS: dict[str, str] = {
+    "funnel": "How many people go through a series of steps, where they drop, how long it takes.",
+    "paths": "What people do after an event, before an event, or between two.",
+    "retention": "How many people of each cohort come back, period by period.",
+    "lifecycle": "New, returning, resurrecting and dormant people per period.",
+    "stages": "Where people are on the journey: people per stage, stage conversion and flow.",
+    "sessions": "Sessions per period, their length, bounce rate and entry channels.",
+}
+"""The analysis commands (the registry's analyses; a test keeps the two equal)."""
+
+Format = Literal["table", "json", "csv"]
+
+segments_app = typer.Typer(help="Saved segments (behavioural or by property).",
+                           no_args_is_help=True)
+app.add_typer(segments_app, name="segments")
+
+
+def read_spec(spec: str | None, overrides: list[str]) -> dict[str, Any]:
+    """The spec dict from ``--spec`` (file, inline JSON or ``-``) and ``--set`` overrides."""
+    data: Any = {}
+    if spec:
+        if spec == "-":
+            text = sys.stdin.read()
+        elif spec.lstrip().startswith("{"):
+            text = spec
+        else:
+            path = Path(spec)
+            if not path.exists():
+                raise ValidationError(f"no spec file {spec}; give a JSON/YAML file, inline JSON "
+                                      "or '-' for standard input", field="--spec")
+            text = path.read_text(encoding="utf-8")
+        try:
+            data = yaml.safe_load(text)  # YAML is a superset of JSON
+        except yaml.YAMLError as exc:
+            raise ValidationError(f"the spec is not valid JSON or YAML: {exc}",
+                                  field="--spec") from exc
+        if not isinstance(data, dict):
+            raise ValidationError("the spec must be an object (a mapping)", field="--spec")
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValidationError(f"expected field=value, got {item!r}", field="--set")
+        try:
+            data[key] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            data[key] = value
+    return dict(data)
+
+
+def _source(parquet: Path | None) -> Any:
+    from touchpath.analytics.source import TableSource
+
+    return TableSource.from_parquet(parquet) if parquet else None
+
+
+def _print(result: Any, fmt: Format, output: Path | None) -> None:
+    if fmt == "json":
+        text = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode()
+    elif fmt == "csv":
+        text = result.frame.to_csv(index=False)
+    else:
+        table = Table(show_header=True, header_style="bold")
+        frame = result.frame
+        for column in frame.columns:
+            table.add_column(str(column))
+        for row in frame.itertuples(index=False):
+            table.add_row(*(_cell(v) for v in row))
+        if output is None:
+            out.print(table)
+            for key, value in result.summary.items():
+                if isinstance(value, int | float | str):
+                    out.print(f"{key}: {_cell(value)}")
+            return
+        text = frame.to_string(index=False)
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        output.write_text(text, encoding="utf-8")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return "" if value != value else f"{value:,.4g}"
+    return "" if value is None else str(value)
+
+
+def _command(name: str, help_text: str) -> None:
+    def command(
+        spec: Annotated[str | None, typer.Option(
+            help="The spec: a JSON or YAML file, inline JSON, or '-' for standard input.")] = None,
+        set_: Annotated[list[str] | None, typer.Option(
+            "--set", help="Set one spec field: --set window_seconds=86400 (JSON values).")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+        parquet: Annotated[Path | None, typer.Option(
+            help="Run on a Parquet export ('touchpath export') instead of the store.")] = None,
+        output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+    ) -> None:
+        from touchpath.analytics.registry import run_json
+
+        with _errors():
+            if fmt not in ("table", "json", "csv"):
+                raise ValidationError("use table, json or csv", field="--format")
+            data = read_spec(spec, set_ or [])
+            source = _source(parquet)
+            if source is not None:
+                result = run_json(source, name, data)
+            else:
+                with open_store() as store:
+                    result = run_json(store, name, data)
+            _print(result, fmt, output)  # type: ignore[arg-type]
+
+    command.__doc__ = help_text + " See docs/" + _doc_page(name) + "."
+    app.command(name=name)(command)
+
+
+def _doc_page(name: str) -> str:
+    return {"funnel": "funnels.md", "lifecycle": "retention.md"}.get(name, f"{name}.md")
+
+
+for _name, _help in ANALYSIS_COMMANDS.items():
+    _command(_name, _help)
+
+
+@segments_app.command("save")
+def segments_save(
+    name: Annotated[str, typer.Argument(help="The segment's name.")],
+    spec: Annotated[str, typer.Option(help="The segment: a JSON/YAML file or inline JSON, "
+                                      "e.g. '{\"kind\": \"behaviour\", \"event\": {\"event\": "
+                                      "\"Order Completed\"}, \"min_count\": 2}'.")],
+) -> None:
+    """Save a segment under a name (use it as {"kind": "saved", "name": ...})."""
+    from touchpath.analytics.segments import save_segment, segment_from_dict
+
+    with _errors():
+        segment = segment_from_dict(read_spec(spec, []))
+        with open_store() as store:
+            save_segment(store, name, segment)
+    out.print(f"saved segment {name!r}")
+
+
+@segments_app.command("list")
+def segments_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every saved segment and its definition."""
+    from touchpath.analytics.codec import to_dict
+    from touchpath.analytics.segments import list_segments
+
+    with _errors(), open_store() as store:
+        saved = {name: to_dict(s) for name, s in list_segments(store).items()}
+    if as_json:
+        out.print_json(data=saved)
+        return
+    for name, definition in saved.items():
+        out.print(f"{name}: {orjson.dumps(definition).decode()}", highlight=False)

@@ -1,0 +1,65 @@
+"""The REST API of the analytics: ``POST /v1/analyses/{name}`` takes a spec as JSON and answers
+the result's JSON form (or CSV with ``?format=csv``); saved segments under ``/v1/segments``.
+
+Routes are thin: they parse, call :mod:`touchpath.analytics` and serialise. They need the admin
+token (the results describe people).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Response
+
+from touchpath.analytics.codec import to_dict
+from touchpath.analytics.registry import ANALYSES, load_all, run_json
+from touchpath.analytics.segments import list_segments, save_segment, segment_from_dict
+from touchpath.errors import ValidationError
+from touchpath.store.duckdb_store import DuckDBStore
+
+
+def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore]) -> APIRouter:
+    router = APIRouter(dependencies=[Depends(admin)])
+
+    @router.get("/v1/analyses", tags=["analytics"])
+    def list_analyses() -> list[dict[str, str]]:
+        """Every analysis: its name and what it answers."""
+        return [{"name": a.name, "help": a.help} for a in _all()]
+
+    @router.post("/v1/analyses/{name}", tags=["analytics"])
+    def run_analysis(
+        name: str,
+        spec: dict[str, Any] = Body(..., examples=[{"steps": [  # noqa: B008
+            {"event": "Product Viewed"}, {"event": "Order Completed"}],
+            "window_seconds": 604800}]),
+        format: str = "json",
+        db: DuckDBStore = Depends(store),  # noqa: B008
+    ) -> Any:
+        """Run the analysis ``name`` on the spec in the body (see docs/<analysis>.md)."""
+        if format not in ("json", "csv"):
+            raise ValidationError("use json or csv", field="format")
+        result = run_json(db, name, spec)
+        if format == "csv":
+            return Response(result.frame.to_csv(index=False), media_type="text/csv")
+        return result.to_dict()
+
+    @router.get("/v1/segments", tags=["analytics"])
+    def segments(db: DuckDBStore = Depends(store)) -> dict[str, Any]:  # noqa: B008
+        """Every saved segment by name."""
+        return {name: to_dict(s) for name, s in list_segments(db).items()}
+
+    @router.put("/v1/segments/{name}", tags=["analytics"])
+    def put_segment(name: str, segment: dict[str, Any] = Body(...),  # noqa: B008
+                    db: DuckDBStore = Depends(store)) -> dict[str, Any]:  # noqa: B008
+        """Save a segment under ``name`` (replacing one of that name)."""
+        parsed = segment_from_dict(segment)
+        save_segment(db, name, parsed)
+        return {"name": name, "segment": to_dict(parsed)}
+
+    return router
+
+
+def _all() -> list[Any]:
+    load_all()
+    return sorted(ANALYSES.values(), key=lambda a: a.name)
