@@ -1,4 +1,5 @@
-"""Shared fixtures: a real DuckDB store in ``tmp_path`` and a way to build incoming batches."""
+"""Shared fixtures: a real DuckDB store in ``tmp_path``, a way to build incoming batches, and a
+demo store shared by the analytics tests (built once per session)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from touchpath.config import Settings, load_settings
+from touchpath.demo.load import load_demo
 from touchpath.spec.columns import rows_to_table
 from touchpath.spec.messages import ParseOptions, parse_message
 from touchpath.store.duckdb_store import DuckDBStore
@@ -61,3 +63,23 @@ def make_rows() -> Callable[..., pa.Table]:
         return rows_to_table(rows)
 
     return make
+
+
+DEMO_PEOPLE = 3000
+DEMO_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def demo_store_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB file with the demo loaded (3,000 people), closed: open it where needed."""
+    path = tmp_path_factory.mktemp("analytics-demo") / "demo.duckdb"
+    with DuckDBStore(load_settings(env={}, store_path=path)) as store:
+        load_demo(store, size=str(DEMO_PEOPLE), seed=DEMO_SEED)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_store_path: Path) -> Iterator[DuckDBStore]:
+    """The demo store, open for reading (analyses never write)."""
+    with DuckDBStore(load_settings(env={}, store_path=demo_store_path)) as store:
+        yield store
