@@ -10,15 +10,19 @@ form or CSV.
 from __future__ import annotations
 
 import sys
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
+import pandas as pd
 import typer
 import yaml
 from rich.table import Table
 
-from touchpath.cli import _errors, app, open_store, out
+from touchpath.cli import _errors, app, open_store, out, settings
 from touchpath.errors import ValidationError
 
 ANALYSIS_COMMANDS: dict[str, str] = {
@@ -76,21 +80,21 @@ def _source(parquet: Path | None) -> Any:
     return TableSource.from_parquet(parquet) if parquet else None
 
 
-def _print(result: Any, fmt: Format, output: Path | None) -> None:
+def _print(answer: dict[str, Any], frame: pd.DataFrame, fmt: Format,
+           output: Path | None) -> None:
     if fmt == "json":
-        text = orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode()
+        text = orjson.dumps(answer, option=orjson.OPT_INDENT_2).decode()
     elif fmt == "csv":
-        text = result.frame.to_csv(index=False)
+        text = frame.to_csv(index=False)
     else:
         table = Table(show_header=True, header_style="bold")
-        frame = result.frame
         for column in frame.columns:
             table.add_column(str(column))
         for row in frame.itertuples(index=False):
             table.add_row(*(_cell(v) for v in row))
         if output is None:
             out.print(table)
-            for key, value in result.summary.items():
+            for key, value in answer["summary"].items():
                 if isinstance(value, int | float | str):
                     out.print(f"{key}: {_cell(value)}")
             return
@@ -99,6 +103,34 @@ def _print(result: Any, fmt: Format, output: Path | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         output.write_text(text, encoding="utf-8")
+
+
+def _ask_server(server: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """POST the spec to a running server; its error envelope becomes the same error here."""
+    from touchpath import errors
+
+    token = settings().admin_token
+    if not token:
+        raise ValidationError("set the server's admin token (TOUCHPATH_ADMIN_TOKEN or "
+                              "admin_token in touchpath.toml)", field="admin_token")
+    url = server.rstrip("/") + f"/v1/analyses/{urllib.parse.quote(name)}"
+    if not url.startswith(("http://", "https://")):
+        raise ValidationError("give the server as http://host:port", field="--server")
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
+        url, data=orjson.dumps(spec), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
+            answer: dict[str, Any] = orjson.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as exc:
+        body = orjson.loads(exc.read() or b"{}").get("error", {})
+        kind = {400: errors.ValidationError, 401: errors.AuthError,
+                404: errors.NotFoundError}.get(exc.code, errors.TouchpathError)
+        raise kind(body.get("message", str(exc)), field=body.get("field")) from exc
+    except urllib.error.URLError as exc:
+        raise errors.StorageError(f"cannot reach {server}: {exc.reason}",
+                                  field="--server") from exc
 
 
 def _cell(value: Any) -> str:
@@ -117,6 +149,10 @@ def _command(name: str, help_text: str) -> None:
         parquet: Annotated[Path | None, typer.Option(
             help="Run on a Parquet export ('touchpath export') instead of the store.")] = None,
         output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+        server: Annotated[str | None, typer.Option(
+            help="Ask a running 'touchpath serve' (e.g. http://127.0.0.1:8000) instead of opening "
+                 "the store, which the server holds; the token is the admin_token setting.")
+        ] = None,
     ) -> None:
         from touchpath.analytics.registry import run_json
 
@@ -125,12 +161,17 @@ def _command(name: str, help_text: str) -> None:
                 raise ValidationError("use table, json or csv", field="--format")
             data = read_spec(spec, set_ or [])
             source = _source(parquet)
-            if source is not None:
-                result = run_json(source, name, data)
+            if server is not None:
+                answer = _ask_server(server, name, data)
+                frame = pd.DataFrame(answer["rows"])
             else:
-                with open_store() as store:
-                    result = run_json(store, name, data)
-            _print(result, fmt, output)  # type: ignore[arg-type]
+                if source is not None:
+                    result = run_json(source, name, data)
+                else:
+                    with open_store() as store:
+                        result = run_json(store, name, data)
+                answer, frame = result.to_dict(), result.frame
+            _print(answer, frame, fmt, output)  # type: ignore[arg-type]
 
     command.__doc__ = help_text + " See docs/" + _doc_page(name) + "."
     app.command(name=name)(command)
