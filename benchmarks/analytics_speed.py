@@ -1,0 +1,455 @@
+"""Analytics speed: each analysis against a raw-scan floor, and against peers from one Parquet file.
+
+    python -m benchmarks.run analytics --events 10000000
+    python -m benchmarks.analytics_speed --events 1000000 --cases funnel4,funnel20
+
+Data: the demo business (``touchpath demo``) at the number of people that gives about
+``--events`` stored events, loaded with the product's own path (``load_demo``: the write path
+with identity stitching, then the offline files through the importer) into a DuckDB store,
+and the store's ``events`` table written to one Parquet file. Both are cached under
+``benchmarks/.cache/`` (gitignored) and reused by later runs of the same size.
+
+Every measurement runs in a fresh subprocess, so that peak memory (``ru_maxrss`` of that
+process: Python, Ibis and DuckDB together) belongs to one case only; the time of a case is the
+best of ``--repeat`` runs inside its process.
+- floor: ``count(*)`` and ``count(distinct person_id)`` over the store's events, through Ibis
+  on the same DuckDB engine, in the same run;
+- cases: each analysis as a spec run by ``touchpath.analytics.run(store, spec)``; a case whose
+  analysis has not landed prints "not yet available";
+- peers, end to end from the same Parquet file (loading included, imports not): touchpath
+  (``TableSource.from_parquet`` + the funnel and the step matrix), a straightforward pandas
+  implementation (``benchmarks/peers/pandas_peer.py``) and retentioneering 5 in its own venv
+  (``benchmarks/peers/retentioneering_runner.py``); the funnel answers are printed side by side.
+
+Targets from the issue: each analysis <= 3x the floor, the 20-step funnel <= 2x the 4-step,
+peak memory < 4 GB at 50M events, >= 10x faster than the peers end to end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / "benchmarks" / ".cache"
+RETE_PYTHON = CACHE / "venv-rete" / "bin" / "python"
+RETE_RUNNER = ROOT / "benchmarks" / "peers" / "retentioneering_runner.py"
+
+STORED_EVENTS_PER_PERSON = 11.9
+"""Stored events per demo person: ~11.35 online touchpoints + ~0.5 offline rows (POS receipts,
+returns, tickets); measured at 200,000 people (2,377,642 events)."""
+
+FUNNEL4 = ("Product Viewed", "Product Added", "Checkout Started", "Order Completed")
+BROWSE = ("$page", "Product Viewed", "Product Added", "Cart Viewed", "Checkout Started")
+FUNNEL20 = BROWSE * 4
+"""Twenty steps that stay populated (a browse-to-checkout loop four times over), so the later
+steps cost what the first ones do instead of running on an almost empty set."""
+WINDOW = timedelta(days=7)
+NO_WINDOW = timedelta(days=400)
+"""Longer than the demo's 180 days: the window retentioneering's funnel (which has none) has."""
+MATRIX_STEPS = 10
+
+TARGET_FLOOR_RATIO = 3.0
+TARGET_STEPS_RATIO = 2.0
+TARGET_PEAK_MB = 4096  # at 50M events
+TARGET_PEER_RATIO = 10.0
+
+
+# -- the cases ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """One analysis: ``spec()`` builds its spec (ImportError/AttributeError while the analysis
+    has not landed), ``answer(result)`` keeps the few numbers printed next to the time."""
+
+    name: str
+    title: str
+    spec: Callable[[], Any]
+    answer: Callable[[Any], Any]
+
+
+def _funnel_spec(steps: tuple[str, ...], window: timedelta) -> Any:
+    from touchpath.analytics.filters import EventMatcher
+    from touchpath.analytics.funnels import FunnelSpec  # type: ignore[attr-defined]
+
+    return FunnelSpec(steps=tuple(EventMatcher(event=s) for s in steps),
+                      window_seconds=int(window.total_seconds()))
+
+
+def _funnel_counts(result: Any) -> list[int]:
+    return [int(n) for n in result.frame["people"]]
+
+
+def _unavailable(what: str) -> Callable[[], Any]:
+    def spec() -> Any:
+        raise ImportError(what)
+    return spec
+
+
+CASES: dict[str, Case] = {case.name: case for case in [
+    Case("funnel4", "4-step funnel, 7-day window",
+         lambda: _funnel_spec(FUNNEL4, WINDOW), _funnel_counts),
+    Case("funnel20", "20-step funnel, 7-day window",
+         lambda: _funnel_spec(FUNNEL20, WINDOW), _funnel_counts),
+    Case("paths5", "top paths of length 5", _unavailable("paths"), lambda r: r.summary),
+    Case("retention", "weekly retention", _unavailable("retention"), lambda r: r.summary),
+    Case("lifecycle", "stage lifecycle (default template)", _unavailable("stages"),
+         lambda r: r.summary),
+    Case("sessions", "sessions", _unavailable("sessions"), lambda r: r.summary),
+]}
+
+
+# -- the data ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Dataset:
+    directory: Path
+
+    @property
+    def store(self) -> Path:
+        return self.directory / "store.duckdb"
+
+    @property
+    def parquet(self) -> Path:
+        return self.directory / "events.parquet"
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return dict(json.loads((self.directory / "info.json").read_text()))
+
+
+def people_for_events(events: int) -> int:
+    return max(1, round(events / STORED_EVENTS_PER_PERSON))
+
+
+def dataset(events: int, seed: int = 7) -> Dataset:
+    """The cached demo store and Parquet file for about ``events`` events (made if missing)."""
+    people = people_for_events(events)
+    data = Dataset(CACHE / f"demo-{people}p-seed{seed}")
+    if not (data.directory / "info.json").exists():
+        print(f"generating the demo for {people:,} people (about {events:,} events) into "
+              f"{data.directory} ...", flush=True)
+        child("prepare", data, extra=["--people", str(people), "--seed", str(seed)])
+    return data
+
+
+def prepare(data: Dataset, people: int, seed: int) -> dict[str, Any]:
+    from touchpath.config import load_settings
+    from touchpath.demo.load import load_demo
+    from touchpath.store.duckdb_store import DuckDBStore
+
+    data.directory.mkdir(parents=True, exist_ok=True)
+    for stale in (data.store, data.store.with_suffix(".duckdb.wal"), data.parquet):
+        stale.unlink(missing_ok=True)
+    started = time.perf_counter()
+    with DuckDBStore(load_settings(env={}, store_path=data.store)) as store:
+        report = load_demo(store, size=str(people), seed=seed)
+        loaded = time.perf_counter() - started
+        with store.session() as con:
+            con.execute(f"COPY (SELECT * FROM events) TO '{data.parquet}' "
+                        "(FORMAT parquet, COMPRESSION zstd)")
+        events, persons = store.sql(
+            "SELECT count(*), count(DISTINCT person_id) FROM events").to_pylist()[0].values()
+    info = {"people": people, "seed": seed, "events": events, "persons": persons,
+            "load_seconds": round(loaded, 1), "report": report,
+            "rss_mb": _rss_mb()}
+    (data.directory / "info.json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+# -- measurements (each in its own process) ----------------------------------------------------
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float], Any]:
+    times, answer = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        answer = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), times, answer
+
+
+def measure_floor(data: Dataset, repeat: int) -> dict[str, Any]:
+    store = _open_store(data)
+    before = _rss_mb()
+
+    def scan() -> list[int]:
+        events = store.table("events")
+        row = events.aggregate(events=events.count(), persons=events.person_id.nunique())
+        return [int(v) for v in row.to_pyarrow().to_pylist()[0].values()]
+
+    seconds, times, answer = _best(scan, repeat)
+    return {"seconds": seconds, "times": times, "answer": answer, "rss_mb": _rss_mb(),
+            "rss_before_mb": before}
+
+
+def measure_case(data: Dataset, name: str, repeat: int) -> dict[str, Any]:
+    case = CASES[name]
+    try:
+        spec = case.spec()
+    except (ImportError, AttributeError, TypeError) as exc:
+        return {"missing": f"not yet available ({type(exc).__name__}: {exc})"}
+    from touchpath.analytics import run
+
+    store = _open_store(data)
+    before = _rss_mb()
+    seconds, times, result = _best(lambda: run(store, spec), repeat)
+    return {"seconds": seconds, "times": times, "answer": case.answer(result),
+            "rss_mb": _rss_mb(), "rss_before_mb": before}
+
+
+def _open_store(data: Dataset) -> Any:
+    from touchpath.config import load_settings
+    from touchpath.store.duckdb_store import DuckDBStore
+
+    return DuckDBStore(load_settings(env={}, store_path=data.store))
+
+
+def _step_matrix_counts(result: Any) -> dict[str, list[int]] | None:
+    table = result.tables.get("step_matrix") if hasattr(result, "tables") else None
+    if table is None:
+        return None
+    return {str(e): [int(v) for v in row] for e, row in table.iterrows()}
+
+
+def measure_touchpath_parquet(data: Dataset) -> dict[str, Any]:
+    from touchpath.analytics import TableSource, run
+
+    try:
+        funnel = _funnel_spec(FUNNEL4, WINDOW)
+        no_window = _funnel_spec(FUNNEL4, NO_WINDOW)
+    except (ImportError, AttributeError, TypeError) as exc:
+        return {"missing": f"funnel not yet available ({type(exc).__name__}: {exc})"}
+    matrix = _step_matrix_spec()
+    started = time.perf_counter()
+    source = TableSource.from_parquet(data.parquet)
+    loaded = time.perf_counter()
+    counts = _funnel_counts(run(source, funnel))
+    funneled = time.perf_counter()
+    steps = _step_matrix_counts(run(source, matrix)) if matrix is not None else None
+    done = time.perf_counter()
+    return {"load": loaded - started, "funnel": funneled - loaded,
+            "step_matrix": (done - funneled) if matrix is not None else None,
+            "seconds": done - started, "rss_mb": _rss_mb(),
+            "answer": {"funnel": counts,
+                       "funnel_no_window": _funnel_counts(run(source, no_window)),
+                       "step_matrix": steps}}
+
+
+def _step_matrix_spec() -> Any | None:
+    return None  # wired when paths.py lands
+
+
+def measure_pandas(data: Dataset) -> dict[str, Any]:
+    from benchmarks.peers import pandas_peer
+
+    started = time.perf_counter()
+    frame = pandas_peer.load(data.parquet)
+    loaded = time.perf_counter()
+    counts = pandas_peer.funnel(frame, list(FUNNEL4), WINDOW)
+    funneled = time.perf_counter()
+    matrix = pandas_peer.step_matrix(frame, MATRIX_STEPS)
+    done = time.perf_counter()
+    return {"load": loaded - started, "funnel": funneled - loaded,
+            "step_matrix": done - funneled, "seconds": done - started, "rss_mb": _rss_mb(),
+            "answer": {"funnel": counts,
+                       "funnel_no_window": pandas_peer.funnel(frame, list(FUNNEL4), None),
+                       "step_matrix": {str(e): [int(v) for v in row]
+                                       for e, row in matrix.iterrows()}}}
+
+
+def measure_retentioneering(data: Dataset) -> dict[str, Any]:
+    if not RETE_PYTHON.exists():
+        return {"missing": f"no retentioneering venv at {RETE_PYTHON} (see benchmarks/README.md)"}
+    out = subprocess.run(
+        [str(RETE_PYTHON), str(RETE_RUNNER), "--parquet", str(data.parquet),
+         "--steps", ",".join(FUNNEL4), "--max-steps", str(MATRIX_STEPS)],
+        capture_output=True, text=True, cwd=ROOT, check=False,
+    )
+    if out.returncode != 0:
+        return {"missing": "retentioneering failed: " + out.stderr.strip().splitlines()[-1]}
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def child(kind: str, data: Dataset, extra: list[str] | None = None) -> dict[str, Any]:
+    """Run one measurement in a fresh interpreter; its last stdout line is the JSON answer."""
+    command = [sys.executable, "-m", "benchmarks.analytics_speed", "--child", kind,
+               "--data", str(data.directory), *(extra or [])]
+    out = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    if out.returncode != 0:
+        tail = (out.stderr.strip().splitlines() or ["(no output)"])[-1]
+        return {"missing": f"failed: {tail}"}
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _child_main(args: argparse.Namespace) -> None:
+    data = Dataset(Path(args.data))
+    kind = args.child
+    if kind == "prepare":
+        answer = prepare(data, args.people, args.seed)
+    elif kind == "floor":
+        answer = measure_floor(data, args.repeat)
+    elif kind == "parquet-touchpath":
+        answer = measure_touchpath_parquet(data)
+    elif kind == "parquet-pandas":
+        answer = measure_pandas(data)
+    else:
+        answer = measure_case(data, kind, args.repeat)
+    print(json.dumps(answer, default=str))
+
+
+# -- the report --------------------------------------------------------------------------------
+
+def _verdict(ok: bool) -> str:
+    return "meets" if ok else "MISSES"
+
+
+def run_benchmark(events: int, cases: list[str], repeat: int, peers: bool) -> dict[str, Any]:
+    data = dataset(events)
+    info = data.info
+    print(f"data: {info['events']:,} events, {info['persons']:,} persons "
+          f"({info['people']:,} demo people, seed {info['seed']}; generated and loaded in "
+          f"{info['load_seconds']} s, peak {info['rss_mb']:,.0f} MB) in {data.directory}",
+          flush=True)
+    floor = child("floor", data, ["--repeat", str(repeat)])
+    base = floor["seconds"]
+    print(f"\n{'case':12} {'what':38} {'seconds':>8} {'vs floor':>9} {'peak MB':>8}  answer")
+    print(f"{'floor':12} {'count(*), count(distinct person_id)':38} {base:8.3f} {1:8.2f}x "
+          f"{floor['rss_mb']:8,.0f}  {floor['answer']}", flush=True)
+    results: dict[str, Any] = {"data": info, "floor": floor, "cases": {}, "peers": {}}
+    for name in cases:
+        measured = child(name, data, ["--repeat", str(repeat)])
+        results["cases"][name] = measured
+        title = CASES[name].title
+        if "missing" in measured:
+            print(f"{name:12} {title:38} {measured['missing']}", flush=True)
+            continue
+        ratio = measured["seconds"] / base
+        measured["ratio"] = ratio
+        print(f"{name:12} {title:38} {measured['seconds']:8.3f} {ratio:8.2f}x "
+              f"{measured['rss_mb']:8,.0f}  {_short(measured['answer'])}", flush=True)
+    _targets(results["cases"], info["events"])
+    if peers:
+        results["peers"] = _peers(data)
+    return results
+
+
+def _short(answer: Any, limit: int = 90) -> str:
+    text = json.dumps(answer, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _targets(cases: dict[str, Any], events: int) -> None:
+    print("\ntargets:")
+    for name, measured in cases.items():
+        if "ratio" in measured:
+            print(f"  {name:12} <= {TARGET_FLOOR_RATIO:.0f}x floor: "
+                  f"{_verdict(measured['ratio'] <= TARGET_FLOOR_RATIO)} "
+                  f"({measured['ratio']:.2f}x)")
+    four, twenty = cases.get("funnel4", {}), cases.get("funnel20", {})
+    if "seconds" in four and "seconds" in twenty:
+        steps = twenty["seconds"] / four["seconds"]
+        print(f"  20-step / 4-step <= {TARGET_STEPS_RATIO:.0f}x: "
+              f"{_verdict(steps <= TARGET_STEPS_RATIO)} ({steps:.2f}x)")
+    peaks = [m["rss_mb"] for m in cases.values() if "rss_mb" in m]
+    if peaks:
+        scale = f"at {events:,} events" + ("" if events >= 50_000_000 else
+                                           " (the target is at 50M events)")
+        print(f"  peak < {TARGET_PEAK_MB:,} MB {scale}: "
+              f"{_verdict(max(peaks) < TARGET_PEAK_MB)} ({max(peaks):,.0f} MB)")
+
+
+def _peers(data: Dataset) -> dict[str, Any]:
+    print("\npeers, end to end from the same Parquet file (reading included, imports not):")
+    runs = {"touchpath": child("parquet-touchpath", data), "pandas": child("parquet-pandas", data),
+            "retentioneering": measure_retentioneering(data)}
+    print(f"{'who':16} {'load':>7} {'funnel':>7} {'matrix':>7} {'total':>7} {'peak MB':>8}")
+    for who, measured in runs.items():
+        if "missing" in measured:
+            print(f"{who:16} {measured['missing']}")
+            continue
+        cells = [_cell(measured.get(k)) for k in ("load", "funnel", "step_matrix", "seconds")]
+        print(f"{who:16} {' '.join(cells)} {measured['rss_mb']:8,.0f}")
+    ours = runs["touchpath"]
+    if "seconds" in ours:
+        for who in ("pandas", "retentioneering"):
+            if "seconds" in runs[who]:
+                speedup = runs[who]["seconds"] / ours["seconds"]
+                print(f"  touchpath vs {who}: {speedup:.1f}x faster; target >= "
+                      f"{TARGET_PEER_RATIO:.0f}x: {_verdict(speedup >= TARGET_PEER_RATIO)}")
+    _answers(runs)
+    return runs
+
+
+def _cell(seconds: float | None) -> str:
+    return f"{seconds:7.2f}" if seconds is not None and not math.isnan(seconds) else f"{'-':>7}"
+
+
+def _answers(runs: dict[str, Any]) -> None:
+    print("\nsame answers? (people per step of " + " > ".join(FUNNEL4) + ")")
+    answers = {who: m.get("answer", {}) for who, m in runs.items() if "missing" not in m}
+    for key, label in (("funnel", "7-day window"), ("funnel_no_window", "no window")):
+        seen = {who: a[key] for who, a in answers.items() if a.get(key) is not None}
+        for who, counts in seen.items():
+            print(f"  {label:13} {who:16} {counts}")
+        if len(seen) > 1:
+            same = len({json.dumps(c) for c in seen.values()}) == 1
+            print(f"  {label:13} {'AGREE' if same else 'DIFFER'}")
+    matrices = {who: a["step_matrix"] for who, a in answers.items() if a.get("step_matrix")}
+    if len(matrices) > 1:
+        names = sorted({e for m in matrices.values() for e in m})
+        width = max(MATRIX_STEPS, 1)
+
+        def row(m: dict[str, list[int]], e: str) -> list[int]:
+            return m.get(e, [0] * width)
+
+        same = all(row(m, e) == row(next(iter(matrices.values())), e)
+                   for m in matrices.values() for e in names)
+        print(f"  step matrix ({', '.join(matrices)}; people per event at steps "
+              f"1..{MATRIX_STEPS}): {'AGREE' if same else 'DIFFER'}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--cases", default=",".join(CASES),
+                        help=f"comma-separated, of: {', '.join(CASES)}")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the best counts")
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--people", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=7, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child_main(args)
+        return
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown cases {unknown}; cases: {', '.join(CASES)}")
+    print(f"analytics benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"{os.cpu_count()} cores", flush=True)
+    results = run_benchmark(args.events, cases, args.repeat, not args.no_peers)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main()
