@@ -61,6 +61,14 @@ class Settings:
             " every stored event."
         ),
     )
+    session_timeout_minutes: int = dataclasses.field(
+        default=30,
+        metadata=_doc(
+            "A person's session ends after this many minutes without an event (the industry's"
+            " 30 minutes). The store keeps every event's session number up to date for this"
+            " timeout; an analysis asking for another timeout computes sessions as it runs."
+        ),
+    )
     ip_mode: str = dataclasses.field(
         default="truncate",
         metadata=_doc(
@@ -165,6 +173,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError(
             "must be 0 (whole store) or a number of hours", field="dedupe_window_hours"
         )
+    if not 1 <= settings.session_timeout_minutes <= 24 * 60:
+        raise ConfigError("must be between 1 and 1440 minutes", field="session_timeout_minutes")
     if settings.identity_max_user_ids < 1:
         raise ConfigError("must be at least 1", field="identity_max_user_ids")
     if not 1 <= settings.port <= 65535:

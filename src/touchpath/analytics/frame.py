@@ -217,7 +217,7 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
         join = events.anti_join if negate else events.semi_join
         events = join(persons, "person_id")
     if sessions:
-        events = with_sessions(events, session_timeout_seconds)
+        events = _sessions(source, events, session_timeout_seconds)
     if start is not None:
         events = events.filter(events.timestamp >= start)
     if end is not None:
@@ -227,6 +227,18 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
     if filters.channels:
         events = events.filter(events.channel.isin(list(filters.channels)))
     return events
+
+
+def _sessions(source: EventSource, events: ir.Table, timeout_seconds: int) -> ir.Table:
+    """Sessions from the store's ``session_index`` when it follows this timeout (brought up to
+    date first), else computed by :func:`with_sessions`: same numbers, a fraction of the cost."""
+    refresh = getattr(source, "refresh_sessions", None)
+    if (refresh is not None and "session_index" in events.columns
+            and getattr(source, "session_timeout_seconds", None) == timeout_seconds):
+        refresh()
+        return events.mutate(
+            session_id=events.person_id + "#" + events.session_index.cast("string"))
+    return with_sessions(events, timeout_seconds)
 
 
 def with_sessions(events: ir.Table, timeout_seconds: int = DEFAULT_SESSION_TIMEOUT_SECONDS

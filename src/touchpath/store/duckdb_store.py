@@ -469,6 +469,63 @@ class DuckDBStore:
             con.unregister("_log")
         return sum(1 for r in resolution.log if r.outcome == "merged")
 
+    # -- derived columns ------------------------------------------------------------------
+
+    @property
+    def session_timeout_seconds(self) -> int:
+        """The timeout the stored ``session_index`` follows (setting session_timeout_minutes)."""
+        return self.settings.session_timeout_minutes * 60
+
+    def refresh_sessions(self) -> int:
+        """Bring ``events.session_index`` up to date; returns the number of events renumbered.
+
+        Writes leave ``session_index`` NULL on new events; the people who have such an event
+        (which includes everyone an identity merge touched: the merging event is new) get all
+        their events renumbered, in one statement. A changed timeout setting renumbers
+        everyone. Analyses call this before they read sessions, so the cost is paid once per
+        batch of new events, not once per query.
+        """
+        timeout = self.session_timeout_seconds
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                stored = con.execute(
+                    "SELECT value FROM derived_state WHERE name = 'session_timeout_seconds'"
+                ).fetchall()
+                everyone = not stored or int(stored[0][0]) != timeout
+                people = "SELECT DISTINCT person_id FROM events" + (
+                    "" if everyone else " WHERE session_index IS NULL")
+                changed = con.execute(
+                    f"""
+                    UPDATE events SET session_index = s.n FROM (
+                      SELECT person_id, message_id,
+                        sum(starts) OVER (PARTITION BY person_id ORDER BY timestamp, message_id
+                                          ROWS UNBOUNDED PRECEDING)::INTEGER AS n
+                      FROM (
+                        SELECT person_id, message_id, timestamp,
+                          CASE WHEN lag(timestamp) OVER w IS NULL
+                                 OR timestamp > lag(timestamp) OVER w + to_seconds($timeout)
+                               THEN 1 ELSE 0 END AS starts
+                        FROM events SEMI JOIN ({people}) d USING (person_id)
+                        WINDOW w AS (PARTITION BY person_id ORDER BY timestamp, message_id)
+                      )
+                    ) s
+                    WHERE events.person_id = s.person_id AND events.message_id = s.message_id
+                      AND events.session_index IS DISTINCT FROM s.n
+                    """,
+                    {"timeout": timeout},
+                ).fetchall()[0][0]
+                if everyone:
+                    con.execute("INSERT OR REPLACE INTO derived_state VALUES "
+                                "('session_timeout_seconds', $timeout)",
+                                {"timeout": str(timeout)})
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+        return int(changed)
+
     def record_import(self, **row: Any) -> None:
         """Log a finished file import (shown by ``stats`` and the dashboard's data page)."""
         with self._lock:

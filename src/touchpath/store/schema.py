@@ -161,6 +161,23 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        5,
+        "session number of every event, kept up to date by refresh_sessions",
+        (
+            "ALTER TABLE events ADD COLUMN session_index INTEGER",
+            """
+            CREATE TABLE derived_state (
+                name VARCHAR PRIMARY KEY,
+                value VARCHAR NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
