@@ -1,1 +1,321 @@
-"""(being written: see issue 4)"""
+"""Journey stages: where people are on the journey, how they move between stages, and how fast.
+
+Every event an analysis sees gets the stage of the rules it matches (the latest stage in the
+model's order when it matches several; no stage when it matches none). A person's **stage
+changes** at each event whose stage differs from the person's current stage (the stage of their
+latest staged event); moving back to an earlier stage is a change like any other.
+
+>>> from touchpath.analytics.stages import StagesSpec
+>>> spec = StagesSpec(model="default", period="week")
+>>> result = run_stages(store, spec)                             # doctest: +SKIP
+>>> result.frame                                # people per stage now    # doctest: +SKIP
+
+The rules in full: ``docs/stages.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, ClassVar, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from touchpath.analytics.filters import EventMatcher, Filters
+from touchpath.analytics.frame import ORDER, check_events, matches, scoped_events
+from touchpath.analytics.registry import register
+from touchpath.analytics.result import AnalysisResult
+from touchpath.analytics.source import EventSource
+from touchpath.errors import ValidationError
+from touchpath.journey import stages as journey  # a module: journey.stages imports analytics
+
+Period = Literal["day", "week", "month"]
+Language = Literal["en", "he", "ar"]
+TRUNCATE = {"day": "D", "week": "W", "month": "M"}
+FREQUENCY = {"day": "D", "week": "W-MON", "month": "MS"}
+
+
+@dataclass(frozen=True)
+class StagesSpec:
+    """A stages analysis: ``model`` is a template name (``default``, ``buyer``,
+    ``post_purchase``) or a :class:`~touchpath.journey.stages.StageModel`; only events up to
+    the end of the day ``as_of`` (UTC, included) count; ``period`` sets the "over time" table;
+    ``language`` the stage names in results."""
+
+    model: journey.StageModel | str = "default"
+    as_of: date | None = None
+    period: Period = "week"
+    language: Language = "en"
+    filters: Filters = Filters()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.model, str) and self.model not in journey.templates():
+            raise ValidationError(
+                f"no stage template {self.model!r}; templates: {', '.join(journey.templates())}"
+                " (or give the model inline)", field="model")
+
+    @property
+    def stage_model(self) -> journey.StageModel:
+        """The model itself (a template loaded by name)."""
+        if isinstance(self.model, str):
+            return journey.load_stages(self.model)
+        return self.model
+
+
+@dataclass(frozen=True)
+class StagesResult(AnalysisResult):
+    """``frame``: people per stage now (``stage``, ``name``, ``people``, ``share``).
+    ``tables``: ``over_time`` (people per current stage at the end of each period),
+    ``conversion`` (stage to next stage, with time between them), ``drop_off``,
+    ``transitions`` (from, to: the stage flow, moves back included)."""
+
+    kind: ClassVar[str] = "stages"
+
+    @property
+    def over_time(self) -> pd.DataFrame:
+        return self.tables["over_time"]
+
+    @property
+    def conversion(self) -> pd.DataFrame:
+        return self.tables["conversion"]
+
+    @property
+    def drop_off(self) -> pd.DataFrame:
+        return self.tables["drop_off"]
+
+    @property
+    def transitions(self) -> pd.DataFrame:
+        return self.tables["transitions"]
+
+    def figure(self) -> Any:
+        """A Sankey of the stage flow: entries into the first stage, moves on and back."""
+        import plotly.graph_objects as go
+
+        names = list(self.frame["name"])
+        ids = list(self.frame["stage"])
+        labels = ["(start)", *names]
+        flows = self.transitions
+        source = [0 if pd.isna(f) else 1 + ids.index(f) for f in flows["from_stage"]]
+        target = [1 + ids.index(t) for t in flows["to_stage"]]
+        return go.Figure(go.Sankey(
+            node={"label": labels},
+            link={"source": source, "target": target, "value": list(flows["transitions"])},
+        ))
+
+
+def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
+    """The events the analysis sees with ``_pos`` (the person's event number, from 0) and
+    ``stage`` (the index of the stage in the model, or NULL)."""
+    model = spec.stage_model
+    events = scoped_events(source, spec.filters)
+    if spec.as_of is not None:
+        events = events.filter(events.timestamp < datetime.combine(
+            spec.as_of + timedelta(days=1), time()))
+    window = ibis.window(group_by=events.person_id, order_by=[events[c] for c in ORDER])
+    priors: dict[EventMatcher, str] = {}
+    for stage in model.stages:
+        for rule in stage.rules:
+            for matcher in (rule.after, rule.not_after):
+                if matcher is not None and matcher not in priors:
+                    priors[matcher] = f"_prior{len(priors)}"
+    so_far = ibis.cumulative_window(group_by=events.person_id,
+                                    order_by=[events[c] for c in ORDER])
+    columns: dict[str, ir.Value] = {"_pos": ibis.row_number().over(window)}
+    for matcher, name in priors.items():
+        if matcher.any_event and not matcher.where:  # every earlier event
+            columns[name] = ibis.row_number().over(window)
+            continue
+        hit = matches(events, matcher).cast("int64")
+        columns[name] = hit.sum().over(so_far) - hit  # earlier events only (ties: by ORDER)
+    events = events.mutate(**columns)
+    branches = []
+    for index in reversed(range(len(model.stages))):  # the latest stage wins
+        for rule in model.stages[index].rules:
+            test = matches(events, rule.matcher)
+            if rule.channels:
+                test = test & events.channel.isin(list(rule.channels)).fill_null(False)
+            if rule.after is not None:
+                test = test & (events[priors[rule.after]] >= rule.after_count)
+            if rule.not_after is not None:
+                test = test & (events[priors[rule.not_after]] == 0)
+            branches.append((test, index))
+    stage = ibis.cases(*branches, else_=ibis.null("int64")).cast("int64")
+    return events.mutate(stage=stage).drop(*priors.values())
+
+
+def stage_changes(source: EventSource, spec: StagesSpec) -> ir.Table:
+    """One row per stage change: ``person_id``, ``timestamp``, ``_pos``, ``stage`` and
+    ``from_stage`` (NULL for the person's first stage)."""
+    events = staged_events(source, spec)
+    staged = events.filter(events.stage.notnull())
+    window = ibis.window(group_by=staged.person_id, order_by=[staged[c] for c in ORDER])
+    staged = staged.mutate(from_stage=staged.stage.lag().over(window))
+    changes = staged.filter(staged.from_stage.isnull() | (staged.from_stage != staged.stage))
+    return changes.select("person_id", "timestamp", "message_id", "_pos", "stage", "from_stage")
+
+
+def _seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
+
+
+def _check(source: EventSource, spec: StagesSpec) -> None:
+    if not isinstance(spec.model, str):  # templates name events a store may not have
+        matchers: dict[str, EventMatcher] = {}
+        for i, stage in enumerate(spec.model.stages):
+            for j, rule in enumerate(stage.rules):
+                path = f"model.stages[{i}].rules[{j}]"
+                matchers[path] = rule.matcher
+                if rule.after is not None:
+                    matchers[path + ".after"] = rule.after
+                if rule.not_after is not None:
+                    matchers[path + ".not_after"] = rule.not_after
+        check_events(source, matchers)
+
+
+def person_stages(source: EventSource, spec: StagesSpec) -> pd.DataFrame:
+    """One row per person who entered a stage: ``person_id``, ``current_stage``, one
+    ``entered_<stage id>`` column (the first time the person entered it, NaT if never) per
+    stage, and ``path`` (the stages in the order entered, moves back included)."""
+    _check(source, spec)
+    model = spec.stage_model
+    changes = stage_changes(source, spec)
+    firsts = {f"entered_{s.id}": changes.timestamp.min(where=changes.stage == i)
+              for i, s in enumerate(model.stages)}
+    people = changes.group_by("person_id").agg(
+        current_stage=changes.stage.argmax(changes._pos),
+        path=changes.stage.collect(order_by=changes._pos),
+        **firsts,
+    ).order_by("person_id").to_pandas()
+    ids = model.ids
+    people["current_stage"] = [ids[int(i)] for i in people["current_stage"]]
+    people["path"] = [[ids[int(i)] for i in path] for path in people["path"]]
+    return people[["person_id", "current_stage", *firsts, "path"]]
+
+
+@register("stages", StagesSpec, "Where people are on the journey: people per stage, stage "
+          "conversion, time between stages, drop-off and the stage flow.")
+def run_stages(source: EventSource, spec: StagesSpec) -> StagesResult:
+    """Run a stages analysis (see :class:`StagesSpec` and ``docs/stages.md``)."""
+    _check(source, spec)
+    model = spec.stage_model
+    n = len(model.stages)
+    changes = stage_changes(source, spec)
+
+    per_person = changes.group_by("person_id").agg(
+        current=changes.stage.argmax(changes._pos), furthest=changes.stage.max())
+    now = _counts(per_person.group_by("current").agg(people=per_person.count()), "current", n)
+    furthest = _counts(per_person.group_by("furthest").agg(people=per_person.count()),
+                       "furthest", n)
+
+    firsts = changes.group_by("person_id", "stage").agg(
+        first_pos=changes._pos.min(), first_at=changes.timestamp.min())
+    entered = _counts(firsts.group_by("stage").agg(people=firsts.count()), "stage", n)
+    nxt = changes.join(firsts, [changes.person_id == firsts.person_id,
+                                changes.stage == firsts.stage + 1,
+                                changes._pos > firsts.first_pos])
+    reached = nxt.group_by([firsts.person_id, firsts.stage]).agg(
+        took=_seconds(nxt.timestamp.min(), nxt.first_at.min()))
+    timing = reached.group_by("stage").agg(
+        converted=reached.count(), median_seconds=reached.took.median(),
+        p90_seconds=reached.took.quantile(0.9)).to_pandas().set_index("stage")
+
+    rows = []
+    for i, stage in enumerate(model.stages[:-1]):
+        went = int(timing["converted"].get(i, 0))
+        rows.append({
+            "from_stage": stage.id, "to_stage": model.stages[i + 1].id,
+            "entered": entered[i], "converted": went,
+            "conversion_rate": went / entered[i] if entered[i] else None,
+            "median_seconds": timing["median_seconds"].get(i),
+            "p90_seconds": timing["p90_seconds"].get(i),
+        })
+    conversion = pd.DataFrame(rows, columns=[
+        "from_stage", "to_stage", "entered", "converted", "conversion_rate",
+        "median_seconds", "p90_seconds"])
+    drop_off = pd.DataFrame({
+        "stage": model.ids, "entered": entered, "furthest": furthest,
+        "drop_off_rate": [furthest[i] / entered[i] if entered[i] and i < n - 1 else None
+                          for i in range(n)],
+    })
+
+    flows = changes.group_by("from_stage", "stage").agg(
+        transitions=changes.count(), people=changes.person_id.nunique()).to_pandas()
+    transitions = _transitions(flows, model)
+    over_time = _over_time(changes, spec, model)
+
+    total = sum(now)
+    frame = pd.DataFrame({
+        "stage": model.ids, "name": [s.name(spec.language) for s in model.stages],
+        "people": now, "share": [c / total if total else None for c in now],
+    })
+    scoped = scoped_events(source, spec.filters)
+    if spec.as_of is not None:
+        scoped = scoped.filter(scoped.timestamp < datetime.combine(
+            spec.as_of + timedelta(days=1), time()))
+    seen = int(scoped.person_id.nunique().to_pandas())
+    summary = {"model": model.name, "people": seen, "people_in_stages": total,
+               "people_without_stage": seen - total}
+    return StagesResult(spec, frame, summary, {
+        "over_time": over_time, "conversion": conversion, "drop_off": drop_off,
+        "transitions": transitions})
+
+
+def _counts(table: ir.Table, key: str, n: int) -> list[int]:
+    got = table.to_pandas()
+    by = dict(zip(got[key].astype(int), got["people"].astype(int), strict=True))
+    return [by.get(i, 0) for i in range(n)]
+
+
+def _transitions(flows: pd.DataFrame, model: journey.StageModel) -> pd.DataFrame:
+    ids = model.ids
+    rows: list[dict[str, Any]] = []
+    for row in flows.itertuples(index=False):
+        to = int(row.stage)
+        start = None if pd.isna(row.from_stage) else int(row.from_stage)
+        direction = ("entry" if start is None else "forward" if to > start else "back")
+        rows.append({"from_stage": None if start is None else ids[start], "to_stage": ids[to],
+                     "direction": direction, "transitions": int(row.transitions),
+                     "people": int(row.people), "_key": (-1 if start is None else start, to)})
+    rows.sort(key=lambda r: r["_key"])
+    columns = ["from_stage", "to_stage", "direction", "transitions", "people"]
+    return pd.DataFrame(rows, columns=[*columns, "_key"])[columns]
+
+
+def _over_time(changes: ir.Table, spec: StagesSpec, model: journey.StageModel
+               ) -> pd.DataFrame:
+    """People per current stage at the end of each period: a change counts from its own
+    period up to the period before the person's next change (``+1`` / ``-1`` per stage)."""
+    unit = TRUNCATE[spec.period]
+    window = ibis.window(group_by=changes.person_id, order_by=[changes[c] for c in ORDER])
+    marked = changes.mutate(
+        _from=changes.timestamp.truncate(unit),
+        _until=changes.timestamp.lead().over(window).truncate(unit))
+    plus = marked.group_by(period="_from", stage_index="stage").agg(delta=marked.count())
+    moved = marked.filter(marked._until.notnull())
+    minus = moved.group_by(period="_until", stage_index="stage").agg(delta=-moved.count())
+    deltas = plus.union(minus).to_pandas()
+    columns = ["period", *model.ids]
+    if deltas.empty:
+        return pd.DataFrame(columns=columns)
+    first = pd.Timestamp(deltas["period"].min())
+    last = pd.Timestamp(deltas["period"].max())
+    if spec.as_of is not None:
+        last = max(last, _period_start(pd.Timestamp(spec.as_of), spec.period))
+    periods = pd.date_range(first, last, freq=FREQUENCY[spec.period])
+    table = deltas.pivot_table(index="period", columns="stage_index", values="delta",
+                               aggfunc="sum").reindex(index=periods, columns=range(len(model.ids)))
+    table = table.fillna(0).cumsum().astype(int)
+    table.columns = list(model.ids)
+    table.index.name = "period"
+    return table.reset_index()[columns]
+
+
+def _period_start(moment: pd.Timestamp, period: str) -> pd.Timestamp:
+    day = moment.normalize()
+    if period == "week":
+        return day - pd.Timedelta(days=day.weekday())
+    if period == "month":
+        return day.replace(day=1)
+    return day
