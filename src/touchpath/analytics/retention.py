@@ -1,1 +1,358 @@
-"""(being written: see issue 4)"""
+"""Retention and churn: of the people who entered a cohort, how many came back in each period.
+
+A person enters the cohort at their first ``cohort_event`` (first-time retention) or at their
+first ``cohort_event`` of each period (``recurring``, Mixpanel's recurring retention). Cohorts
+are the entry's calendar period, or a person property (``cohort_property``). A return is a
+``return_event`` at or after the entry (in :data:`~touchpath.analytics.frame.ORDER`; the entry
+itself counts when it matches). Period ``k`` is calendar period ``entry + k`` or the rolling
+window ``[entry + k*L, entry + (k+1)*L)`` (L = 1, 7 or 30 days). A cell counts only the
+members whose period ``k`` had ended when observation stopped; with none it is null, never 0.
+The rules in full: ``docs/retention.md``.
+
+>>> from touchpath.analytics import EventMatcher, run
+>>> spec = RetentionSpec(cohort_event=EventMatcher("Signed Up"),
+...                      return_event=EventMatcher("Order Completed"), period="week")
+>>> run(store, spec).frame                                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any, ClassVar, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from touchpath.analytics.filters import DateRange, EventMatcher, Filters
+from touchpath.analytics.frame import (
+    ORDER,
+    check_events,
+    date_bounds,
+    matches,
+    person_properties,
+    scoped_events,
+)
+from touchpath.analytics.registry import register
+from touchpath.analytics.result import AnalysisResult
+from touchpath.analytics.source import EventSource
+from touchpath.errors import ValidationError
+
+Period = Literal["day", "week", "month"]
+ROLLING_DAYS = {"day": 1, "week": 7, "month": 30}
+"""Length of a rolling period in days (a rolling "month" is 30 days)."""
+MAX_PERIODS = 400
+NOT_SET = "(not set)"
+"""The cohort of people without a value of ``cohort_property``."""
+_NAME = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ \-.]*$")
+_EPOCH_MONDAY = date(1969, 12, 29)
+
+
+@dataclass(frozen=True)
+class RetentionSpec:
+    """Which people form cohorts, what counts as coming back, and how periods are cut.
+
+    ``periods`` is the number of columns, period 0 included (``periods=8``: periods 0-7).
+    ``as_of`` is the last day observed (UTC, whole day); by default the date range's end, or
+    the day of the last event seen. ``churn_days``: a member is churned when they did no
+    return event (and did not enter) in the ``churn_days`` days up to ``as_of``.
+    """
+
+    cohort_event: EventMatcher = EventMatcher("*")
+    return_event: EventMatcher = EventMatcher("*")
+    cohort_property: str | None = None
+    period: Period = "week"
+    periods: int = 8
+    mode: Literal["on", "on_or_after"] = "on"
+    windows: Literal["calendar", "rolling"] = "calendar"
+    recurring: bool = False
+    measure: Literal["persons", "revenue"] = "persons"
+    churn_days: int = 30
+    as_of: date | None = None
+    filters: Filters = Filters()
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.periods <= MAX_PERIODS:
+            raise ValidationError(f"must be between 1 and {MAX_PERIODS}", field="periods")
+        if self.churn_days < 1:
+            raise ValidationError("must be at least 1", field="churn_days")
+        if self.cohort_property is not None and not _NAME.match(self.cohort_property):
+            raise ValidationError(
+                f"not a person property name: {self.cohort_property!r} (a trait such as "
+                "'plan', or initial_channel, initial_source, initial_utm_*)",
+                field="cohort_property")
+        if self.measure == "revenue" and self.mode == "on_or_after":
+            raise ValidationError("revenue is counted per period: use mode 'on'", field="mode")
+        check_as_of(self.as_of, self.filters)
+
+
+def check_as_of(as_of: date | None, filters: Filters) -> None:
+    """``as_of`` may not lie after the date range: days with no data would count as quiet."""
+    rng = filters.date_range
+    if as_of is not None and rng is not None and rng.end is not None and as_of > rng.end:
+        raise ValidationError(f"{as_of} is after the date range's end {rng.end}", field="as_of")
+
+
+# -- periods ---------------------------------------------------------------------------------
+
+def period_index(ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
+    """The calendar period (UTC; weeks start on Monday) of ``ts`` as an integer: days, weeks or
+    months since 1970-01."""
+    if period == "month":
+        return ts.year() * 12 + ts.month() - 1
+    days = ts.truncate("D").epoch_seconds() // 86400
+    return days if period == "day" else (days + 3) // 7  # 1970-01-01 was a Thursday
+
+
+def period_start(index: int, period: str) -> date:
+    """The first day of calendar period ``index`` (the inverse of :func:`period_index`)."""
+    if period == "month":
+        return date(index // 12, index % 12 + 1, 1)
+    if period == "week":
+        return _EPOCH_MONDAY + timedelta(days=7 * index)
+    return date(1970, 1, 1) + timedelta(days=index)
+
+
+def offset(at: ir.TimestampValue, entry: ir.TimestampValue, period: str, windows: str
+           ) -> ir.IntegerValue:
+    """Which period after ``entry`` the time ``at`` falls in (0 = the entry's period)."""
+    if windows == "calendar":
+        return period_index(at, period) - period_index(entry, period)
+    length = ROLLING_DAYS[period] * 86_400_000_000
+    return at.delta(entry, unit="microsecond") // length
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an analysis over periods sees: the events up to ``end`` (start of the date range
+    relaxed, so that "first ever" and "active before" look at the whole history), the date
+    range's ``start`` (entries and reported periods begin there) and ``end``, the exclusive
+    end of observation (the day after ``as_of``)."""
+
+    events: ir.Table
+    start: datetime | None
+    end: datetime
+
+
+def observe(source: EventSource, filters: Filters, as_of: date | None) -> Observation | None:
+    """The :class:`Observation` of ``filters``; None when there are no events at all."""
+    start, end = date_bounds(filters.date_range)
+    history_range = None if end is None else DateRange(end=(end - timedelta(days=1)).date())
+    events = scoped_events(source, replace(filters, date_range=history_range))
+    if as_of is not None:
+        end = datetime.combine(as_of + timedelta(days=1), time())
+    if end is None:
+        last = events.timestamp.max().to_pyarrow().as_py()
+        if last is None:
+            return None
+        end = datetime.combine(last.date() + timedelta(days=1), time())
+    return Observation(events.filter(events.timestamp < end), start, end)
+
+
+# -- the executor ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RetentionResult(AnalysisResult):
+    """Cohorts by retention period.
+
+    ``frame``: one row per cohort: ``cohort`` (the period's first day, or the property value),
+    ``size``, ``period_0..`` (people retained, or revenue; null when not yet observable),
+    ``rate_0..`` (share of the eligible members; revenue: of their period-0 revenue),
+    ``churned``, ``churn_rate``. ``tables["cells"]``: the same in long form with ``eligible``
+    (members whose period had ended) and ``per_member`` (value / eligible).
+    ``tables["churned"]``: ``person_id``, ``last_seen``. ``summary["retention"]``: per period,
+    the average over cohorts weighted by eligible members (revenue: by their period-0 revenue).
+    """
+
+    kind: ClassVar[str] = "retention"
+
+    @property
+    def retention(self) -> list[float | None]:
+        return list(self.summary["retention"])
+
+    @property
+    def churned_persons(self) -> list[str]:
+        return [str(p) for p in self.tables["churned"]["person_id"]]
+
+    def figure(self) -> Any:
+        """A heatmap: cohorts down, periods across, colour = rate, text = rate and value."""
+        import plotly.graph_objects as go
+
+        periods = int(self.summary["periods"])
+        rates = self.frame[[f"rate_{k}" for k in range(periods)]].astype(float)
+        values = self.frame[[f"period_{k}" for k in range(periods)]]
+        revenue = self.summary["measure"] == "revenue"
+        text = [[("" if pd.isna(r) else f"{r:.0%}<br>" + (f"{v:,.0f}" if revenue else f"{v:.0f}"))
+                 for r, v in zip(rate_row, value_row, strict=True)]
+                for rate_row, value_row in zip(rates.to_numpy(), values.to_numpy(), strict=True)]
+        labels = [f"{c} ({s:,})" for c, s in zip(self.frame["cohort"], self.frame["size"],
+                                                  strict=True)]
+        heat = go.Heatmap(z=rates.to_numpy(), x=[f"{self.summary['period']} {k}"
+                                                 for k in range(periods)],
+                          y=labels, text=text, texttemplate="%{text}", colorscale="Blues",
+                          zmin=0, zmax=1 if not revenue else None, hoverongaps=False)
+        fig = go.Figure(heat)
+        fig.update_yaxes(autorange="reversed", type="category")
+        fig.update_layout(title="Retention by cohort")
+        return fig
+
+
+@register("retention", RetentionSpec, "cohorts by first (or every) event, and who came back")
+def run_retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
+    check_events(source, {"cohort_event": spec.cohort_event, "return_event": spec.return_event})
+    return retention(source, spec)
+
+
+def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
+    """:func:`run_retention` without the check that every event name exists."""
+    seen = observe(source, spec.filters, spec.as_of)
+    if seen is None:
+        return _assemble(spec, pd.DataFrame(columns=["part", "cohort", "k", "n"]),
+                         pd.DataFrame({"person_id": [], "last_seen": []}), None)
+    history, end = seen.events, ibis.literal(seen.end, type="timestamp")
+
+    cohort = history.filter(matches(history, spec.cohort_event))
+    group = [cohort.person_id]
+    if spec.recurring:
+        group.append(period_index(cohort.timestamp, spec.period))
+    ranked = cohort.mutate(_rank=ibis.row_number().over(
+        group_by=group, order_by=[cohort[c] for c in ORDER]))
+    entries = ranked.filter(ranked._rank == 0).select(
+        "person_id", entry_at=ranked.timestamp, entry_id=ranked.message_id)
+    if seen.start is not None:
+        entries = entries.filter(entries.entry_at >= seen.start)
+    if spec.cohort_property is None:
+        entries = entries.mutate(cohort=entries.entry_at.truncate(
+            {"day": "D", "week": "W", "month": "M"}[spec.period]).date().cast("string"))
+    else:
+        name = spec.cohort_property
+        props = person_properties(history, [name])
+        props = props.select("person_id", cohort=props[name].cast("string").fill_null(NOT_SET))
+        entries = entries.join(props, "person_id")
+    horizon = ibis.least(offset(end, entries.entry_at, spec.period, spec.windows) - 1,
+                         spec.periods - 1)
+    members = entries.mutate(horizon=horizon)
+
+    returns = history.filter(matches(history, spec.return_event)).select(
+        "person_id", at=history.timestamp, at_id=history.message_id, revenue=history.revenue)
+    pairs = members.join(returns, [
+        members.person_id == returns.person_id,
+        (returns.at > members.entry_at)
+        | ((returns.at == members.entry_at) & (returns.at_id >= members.entry_id)),
+    ])
+    pairs = pairs.mutate(k=offset(pairs.at, pairs.entry_at, spec.period, spec.windows))
+
+    parts = [_part("size", members.group_by(["cohort", "horizon"]).agg(n=members.count())
+                   .rename(k="horizon"))]
+    if spec.measure == "revenue":
+        counted = pairs.filter(pairs.k <= pairs.horizon)
+        parts.append(_part("value", counted.group_by(["cohort", "k"]).agg(
+            n=counted.revenue.fill_null(0).sum())))
+        first = counted.filter(counted.k == 0)
+        base = first.group_by(["cohort", "horizon"]).agg(n=first.revenue.fill_null(0).sum())
+        parts.append(_part("base", base.rename(k="horizon")))
+    elif spec.mode == "on":
+        counted = pairs.filter(pairs.k <= pairs.horizon).select(
+            "cohort", "person_id", "entry_id", "k").distinct()
+        parts.append(_part("value", counted.group_by(["cohort", "k"]).agg(n=counted.count())))
+    else:
+        furthest = pairs.group_by(["cohort", "person_id", "entry_id", "horizon"]).agg(
+            last=pairs.k.max())
+        furthest = furthest.mutate(k=ibis.least(furthest["last"], furthest.horizon))
+        parts.append(_part("reach", furthest.group_by(["cohort", "k"]).agg(n=furthest.count())))
+
+    seen_at = returns.group_by("person_id").agg(last_return=returns.at.max())
+    last = members.group_by("person_id").agg(last_entry=members.entry_at.max())
+    last = last.left_join(seen_at, "person_id").drop("person_id_right")
+    last = last.mutate(last_seen=ibis.greatest(last.last_entry,
+                                               last.last_return.fill_null(last.last_entry)))
+    churned = last.filter(last.last_seen < end - ibis.interval(days=spec.churn_days))
+    flagged = members.semi_join(churned, "person_id")
+    parts.append(_part("churned", flagged.group_by("cohort").agg(n=flagged.count())
+                       .mutate(k=ibis.literal(0, type="int64"))))
+    cells = ibis.union(*parts).to_pandas()
+    people = (churned.select("person_id", "last_seen").order_by("person_id").to_pandas())
+    return _assemble(spec, cells, people, seen.end)
+
+
+def _part(name: str, table: ir.Table) -> ir.Table:
+    return table.select(part=ibis.literal(name), cohort=table.cohort.cast("string"),
+                        k=table.k.cast("int64"), n=table.n.cast("float64"))
+
+
+def _assemble(spec: RetentionSpec, cells: pd.DataFrame, churned: pd.DataFrame,
+              end: datetime | None) -> RetentionResult:
+    """The cohort table from the per-cohort aggregates (a few rows per cohort and period)."""
+    periods = spec.periods
+    by: dict[str, dict[tuple[str, int], float]] = {}
+    for part, cohort, k, n in cells[["part", "cohort", "k", "n"]].itertuples(index=False):
+        by.setdefault(str(part), {})[(str(cohort), int(k))] = float(n)
+    sizes = by.get("size", {})
+    cohorts = sorted({c for c, _ in sizes}, key=_cohort_key(spec))
+
+    def at_least(part: str, cohort: str, k: int) -> float:
+        return sum(n for (c, j), n in by.get(part, {}).items() if c == cohort and j >= k)
+
+    rows, long_rows = [], []
+    totals = [[0.0, 0.0] for _ in range(periods)]  # per period: value, denominator
+    for cohort in cohorts:
+        size = int(at_least("size", cohort, -10**9))
+        row: dict[str, Any] = {"cohort": _cohort_value(spec, cohort), "size": size}
+        for k in range(periods):
+            eligible = int(at_least("size", cohort, k))
+            value: float | None
+            if eligible == 0:
+                value = rate = None
+            elif spec.measure == "revenue":
+                value = by.get("value", {}).get((cohort, k), 0.0)
+                base = at_least("base", cohort, k)
+                rate = value / base if base else None
+                totals[k][0] += value
+                totals[k][1] += base
+            else:
+                value = (by.get("value", {}).get((cohort, k), 0.0) if spec.mode == "on"
+                         else at_least("reach", cohort, k))
+                rate = value / eligible
+                totals[k][0] += value
+                totals[k][1] += eligible
+            row[f"period_{k}"] = value
+            long_rows.append({"cohort": row["cohort"], "period": k, "eligible": eligible,
+                              "value": value, "rate": rate,
+                              "per_member": None if value is None else value / eligible})
+            row[f"rate_{k}"] = rate
+        churned_n = int(by.get("churned", {}).get((cohort, 0), 0.0))
+        row["churned"] = churned_n
+        row["churn_rate"] = churned_n / size if size else None
+        rows.append(row)
+    columns = (["cohort", "size"] + [f"period_{k}" for k in range(periods)]
+               + [f"rate_{k}" for k in range(periods)] + ["churned", "churn_rate"])
+    frame = pd.DataFrame(rows, columns=columns)
+    for k in range(periods):
+        frame[f"period_{k}"] = frame[f"period_{k}"].astype("float64")
+        frame[f"rate_{k}"] = frame[f"rate_{k}"].astype("float64")
+    size_total = int(frame["size"].sum())
+    summary = {
+        "period": spec.period, "periods": periods, "measure": spec.measure,
+        "as_of": None if end is None else (end - timedelta(days=1)).date(),
+        "cohorts": len(cohorts), "size": size_total,
+        "retention": [value / denominator if denominator else None
+                      for value, denominator in totals],
+        "churned": len(churned),
+        "churn_rate": int(frame["churned"].sum()) / size_total if size_total else None,
+    }
+    long = pd.DataFrame(long_rows, columns=["cohort", "period", "eligible", "value", "rate",
+                                           "per_member"])
+    churned = churned.reset_index(drop=True)
+    return RetentionResult(spec, frame, summary, {"cells": long, "churned": churned})
+
+
+def _cohort_key(spec: RetentionSpec) -> Any:
+    if spec.cohort_property is None:
+        return lambda c: c
+    return lambda c: (c == NOT_SET, c)
+
+
+def _cohort_value(spec: RetentionSpec, cohort: str) -> Any:
+    return cohort if spec.cohort_property is not None else date.fromisoformat(cohort)

@@ -1,0 +1,210 @@
+"""Retention and churn against the plain-Python reference, a hand-checked golden file, the
+peers' definitions, bad specs, and the demo's planted repeat buyers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+
+from tests.analytics.reference import common
+from tests.analytics.reference import retention as reference
+from tests.analytics.strategies import event_rows, source_of
+from touchpath.analytics import EventMatcher, from_dict, run, run_json, to_dict
+from touchpath.analytics.retention import RetentionResult, RetentionSpec, retention
+from touchpath.errors import ValidationError
+
+GOLDEN = Path(__file__).parent / "golden" / "retention"
+
+SPECS: list[dict[str, Any]] = [
+    {"cohort_event": {"event": "A"}, "period": "day", "periods": 6},
+    {"cohort_event": {"event": "A"}, "return_event": {"event": "B"}, "period": "day",
+     "periods": 5, "mode": "on_or_after"},
+    {"cohort_event": {"event": ["A", "B"]}, "return_event": {"event": "C"}, "period": "week",
+     "periods": 4, "windows": "rolling"},
+    {"cohort_event": {"event": "A"}, "period": "day", "periods": 4, "windows": "rolling",
+     "mode": "on_or_after", "recurring": True},
+    {"period": "week", "periods": 3, "recurring": True, "churn_days": 3},
+    {"cohort_event": {"event": "*", "where": [{"property": "properties.plan", "value": "pro"}]},
+     "return_event": {"event": "D"}, "period": "month", "periods": 2},
+    {"cohort_event": {"event": "B"}, "return_event": {"event": ["B", "C"]}, "period": "day",
+     "periods": 7, "measure": "revenue", "churn_days": 5},
+    {"return_event": {"event": "A"}, "period": "day", "periods": 3, "measure": "revenue",
+     "windows": "rolling", "recurring": True},
+    {"cohort_event": {"event": "A"}, "cohort_property": "tier", "period": "day",
+     "periods": 5, "windows": "rolling"},
+    {"cohort_property": "initial_channel", "period": "week", "periods": 3,
+     "mode": "on_or_after", "as_of": "2026-01-12"},
+    {"cohort_event": {"event": "$page"}, "period": "day", "periods": 5, "as_of": "2026-01-09",
+     "filters": {"date_range": {"start": "2026-01-04", "end": "2026-01-15"}}},
+    {"cohort_event": {"event": "C"}, "period": "day", "periods": 4,
+     "filters": {"channels": ["email", "direct"], "where": [
+         {"property": "revenue", "op": "is_not_set"}]}},
+    {"period": "day", "periods": 3, "recurring": True, "cohort_property": "tier",
+     "filters": {"person_where": [{"property": "initial_channel", "op": "neq",
+                                   "value": "store"}],
+                 "date_range": {"end": "2026-01-14"}}},
+]
+
+
+def close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None or (isinstance(a, float) and math.isnan(a)):
+        return (a is None or math.isnan(a)) and (b is None or math.isnan(b))
+    return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def as_reference(result: RetentionResult) -> dict[str, Any]:
+    """The result in the reference's shape."""
+    n = result.summary["periods"]
+    cohorts = {}
+    for row in result.frame.to_dict(orient="records"):
+        cohorts[row["cohort"]] = {
+            "size": row["size"], "churned": row["churned"],
+            "values": [row[f"period_{k}"] for k in range(n)],
+            "rates": [row[f"rate_{k}"] for k in range(n)]}
+    return {"cohorts": cohorts, "churned": result.churned_persons}
+
+
+def assert_same(got: dict[str, Any], want: dict[str, Any], spec: Any) -> None:
+    assert got["churned"] == want["churned"], spec
+    assert set(got["cohorts"]) == set(want["cohorts"]), spec
+    for label, cell in want["cohorts"].items():
+        mine = got["cohorts"][label]
+        assert (mine["size"], mine["churned"]) == (cell["size"], cell["churned"]), (spec, label)
+        for name in ("values", "rates"):
+            assert all(close(a, b) for a, b in zip(mine[name], cell[name], strict=True)), (
+                spec, label, name, mine[name], cell[name])
+
+
+@settings(max_examples=60, deadline=None)
+@given(event_rows())
+def test_retention_equals_the_reference_for_every_option(rows: list[dict[str, Any]]) -> None:
+    source = source_of(rows)
+    every = common.load(source)
+    for data in SPECS:
+        spec = from_dict(RetentionSpec, data)
+        result = retention(source, spec)  # random logs may lack an event: no name check
+        assert_same(as_reference(result), reference.retention(every, spec), data)
+
+
+def test_every_option_is_exercised_by_the_property_test() -> None:
+    seen = {(key, json.dumps(value)) for spec in SPECS for key, value in spec.items()}
+    for key, values in {"mode": ["on", "on_or_after"], "windows": ["calendar", "rolling"],
+                        "period": ["day", "week", "month"], "recurring": [True],
+                        "measure": ["revenue"]}.items():
+        for value in values:
+            default = RetentionSpec.__dataclass_fields__[key].default == value
+            assert default or (key, json.dumps(value)) in seen, (key, value)
+
+
+# -- golden file ---------------------------------------------------------------------------
+
+def golden_source() -> Any:
+    with (GOLDEN / "events.csv").open() as handle:
+        rows = [{**row, "timestamp": datetime.fromisoformat(row["timestamp"]),
+                 "revenue": float(row["revenue"]) if row["revenue"] else None,
+                 "traits": json.loads(row["traits"]) if row["traits"] else None}
+                for row in csv.DictReader(handle)]
+    return source_of(rows)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem.removesuffix(".expected")
+                                        for p in GOLDEN.glob("*.expected.json")))
+def test_golden(name: str) -> None:
+    expected = json.loads((GOLDEN / f"{name}.expected.json").read_text())
+    spec = from_dict(RetentionSpec, expected["spec"])
+    result = run(golden_source(), spec)
+    assert isinstance(result, RetentionResult)
+    got = as_reference(result)
+    want = {"churned": expected["churned"], "cohorts": {
+        (date.fromisoformat(c) if spec.cohort_property is None else c): cell
+        for c, cell in expected["cohorts"].items()}}
+    assert_same(got, want, name)
+    assert all(close(a, b) for a, b in zip(result.retention, expected["retention"], strict=True))
+    every = common.load(golden_source())
+    assert_same(want, reference.retention(every, spec, today=date(2026, 3, 1)), name)
+
+
+# -- peers' definitions ----------------------------------------------------------------------
+
+def test_period_zero_is_everyone_when_the_return_event_is_the_cohort_event() -> None:
+    """PostHog: for first-time retention with the same event, period 0 is 100% by definition."""
+    result = run(golden_source(), RetentionSpec(cohort_event=EventMatcher("Signed Up"),
+                                                return_event=EventMatcher("Signed Up"),
+                                                period="day", periods=2))
+    assert isinstance(result, RetentionResult)
+    assert result.summary["retention"][0] == 1.0
+
+
+def test_on_or_after_is_never_below_on_and_never_rises() -> None:
+    """Mixpanel's "on or after" (PostHog's unbounded): retained in k if back in k or later."""
+    source = golden_source()
+    base = {"cohort_event": {"event": "Signed Up"}, "return_event": {"event": "Order Completed"},
+            "period": "week", "periods": 5}
+    on = run_json(source, "retention", base)
+    after = run_json(source, "retention", {**base, "mode": "on_or_after"})
+    assert isinstance(on, RetentionResult) and isinstance(after, RetentionResult)
+    for k in range(5):
+        a, b = on.retention[k], after.retention[k]
+        assert (a is None) == (b is None)
+        if a is not None and b is not None:
+            assert b >= a
+    for row in after.frame.to_dict(orient="records"):
+        steps = [row[f"rate_{k}"] for k in range(5) if not math.isnan(row[f"rate_{k}"])]
+        assert steps == sorted(steps, reverse=True)
+    assert after.retention != on.retention  # the golden log tells them apart
+
+
+# -- errors and empty results ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("data", "field", "words"), [
+    ({"periods": 0}, "periods", "between 1"),
+    ({"period": "year"}, "period", "'week'"),
+    ({"mode": "after"}, "mode", "'on_or_after'"),
+    ({"windows": "sliding"}, "windows", "'rolling'"),
+    ({"churn_days": 0}, "churn_days", "at least 1"),
+    ({"measure": "revenue", "mode": "on_or_after"}, "mode", "revenue"),
+    ({"cohort_property": "a/b"}, "cohort_property", "person property"),
+    ({"as_of": "2026-02-30"}, "as_of", "YYYY-MM-DD"),
+    ({"as_of": "2026-02-01", "filters": {"date_range": {"end": "2026-01-31"}}}, "as_of",
+     "after the date range"),
+    ({"cohort_event": {"event": ""}}, "cohort_event.event", "event name"),
+    ({"return_event": {"event": "B", "where": [{"property": "plan", "value": 1}]}},
+     "return_event.where[0].property", "properties.<key>"),
+])
+def test_bad_specs_name_the_field(data: dict[str, Any], field: str, words: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        from_dict(RetentionSpec, data)
+    assert caught.value.field == field
+    assert words in str(caught.value)
+
+
+def test_unknown_events_name_the_field_when_run() -> None:
+    with pytest.raises(ValidationError, match="did you mean 'Order Completed'") as caught:
+        run_json(golden_source(), "retention", {"return_event": {"event": "Order Complete"}})
+    assert caught.value.field == "return_event.event"
+
+
+def test_an_empty_source_gives_an_empty_result() -> None:
+    result = run(source_of([]), RetentionSpec(periods=3))
+    assert isinstance(result, RetentionResult)
+    assert result.frame.empty and result.summary["retention"] == [None, None, None]
+    assert result.to_dict()["rows"] == []
+    result.figure()
+
+
+def test_result_round_trips_and_draws() -> None:
+    spec = RetentionSpec(cohort_event=EventMatcher("Signed Up"), period="week", periods=4)
+    assert from_dict(RetentionSpec, json.loads(json.dumps(to_dict(spec)))) == spec
+    result = run(golden_source(), spec)
+    body = json.loads(json.dumps(result.to_dict()))
+    assert body["kind"] == "retention" and len(body["rows"]) == len(result.frame)
+    figure = result.figure()
+    assert figure.data[0].type == "heatmap"
+    assert len(figure.data[0].z) == len(result.frame)
