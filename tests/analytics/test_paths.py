@@ -253,3 +253,45 @@ def test_empty_source_gives_an_empty_result() -> None:
 def test_spec_round_trips_through_json() -> None:
     spec = from_dict(PathsSpec, SPECS[6] | {"start": {"event": "A"}, "exclude": ["D"]})
     assert from_dict(PathsSpec, json.loads(json.dumps(to_dict(spec)))) == spec
+
+
+# --- the demo's planted behaviours -------------------------------------------------------
+
+def test_demo_product_views_lead_to_cart_and_checkout(demo_store: Any) -> None:
+    # The demo's visits go product → cart → checkout (docs/demo-data.md): after a product
+    # view, the most common next step that is not leaving is adding to the cart, and the
+    # most common path that goes on reaches Checkout Started.
+    result = run(demo_store, PathsSpec(start=EventMatcher("Product Viewed"), per="session",
+                                       max_steps=4, top=10))
+    assert isinstance(result, PathsResult)
+    assert result.summary["entities"] > 1000
+    after_view = result.transitions[(result.transitions["source"] == "Product Viewed")
+                                    & (result.transitions["target"] != PATH_END)]
+    assert after_view.iloc[0]["target"] == "Product Added"
+    assert after_view.iloc[0]["probability"] > 0.25
+    going_on = result.frame[result.frame["steps"] > 1]
+    top = going_on.iloc[0]["path"].split(SEPARATOR)
+    assert top[:2] == ["Product Viewed", "Product Added"]
+    assert "Checkout Started" in top
+
+
+def test_demo_safari_visitors_stop_at_the_payment_step(demo_store: Any) -> None:
+    # Planted behaviour 2: from checkout step 2, 40% of Safari / iOS visits go on to
+    # "Payment Info Entered" against 80% elsewhere. The paths from that step find it.
+    step_2 = {"event": "Checkout Step Completed",
+              "where": [{"property": "properties.step", "op": "eq", "value": 2}]}
+    agent = "context.userAgent"
+    safari = [{"property": agent, "op": "contains", "value": "Safari"},
+              {"property": agent, "op": "not_contains", "value": "Chrome"},
+              {"property": agent, "op": "not_contains", "value": "Android"}]
+    chrome = [{"property": agent, "op": "contains", "value": "Chrome"}]
+    went_on = {}
+    for name, where in (("safari", safari), ("chrome", chrome)):
+        result = run_json(demo_store, "paths", {
+            "start": step_2, "per": "session", "max_steps": 2, "collapse_repeats": False,
+            "filters": {"where": where}})
+        assert isinstance(result, PathsResult)
+        assert result.summary["entities"] >= 100, name
+        edges = result.edges.set_index("target")
+        went_on[name] = float(edges.loc["Payment Info Entered", "share"])
+    assert went_on["safari"] < 0.6 < 0.7 < went_on["chrome"]
