@@ -1,0 +1,151 @@
+"""From attempts to the numbers a person reads: counts per step, times, histogram, trend.
+
+Every aggregate runs in Ibis over the attempts table; pandas only reshapes the aggregated rows
+(one per breakdown value or period).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from touchpath.analytics._funnel_spec import FunnelSpec
+
+NONE = "(none)"
+PERCENTILES = (0.25, 0.5, 0.75, 0.9)
+BINS: tuple[tuple[float, str], ...] = (
+    (60, "< 1 min"), (300, "1-5 min"), (900, "5-15 min"), (3600, "15-60 min"),
+    (6 * 3600, "1-6 h"), (24 * 3600, "6-24 h"), (3 * 86400, "1-3 days"),
+    (7 * 86400, "3-7 days"), (30 * 86400, "7-30 days"),
+)
+LAST_BIN = "30+ days"
+
+
+def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
+    return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
+
+
+def chosen(attempts: ir.Table, spec: FunnelSpec, by: list[str]) -> ir.Table:
+    """The attempts that count: all (``every``) or each unit's best per group (``unique``):
+    the furthest step reached, then the earliest first step."""
+    if spec.conversions == "every":
+        return attempts
+    rank = ibis.row_number().over(
+        group_by=[attempts[c] for c in [*by, "unit"]],
+        order_by=[ibis.desc(attempts.reached), attempts.entry_ts, attempts.entry_msg])
+    ranked = attempts.mutate(_rank=rank)
+    return ranked.filter(ranked._rank == 0).drop("_rank")
+
+
+def step_rows(picked: ir.Table, spec: FunnelSpec, by: list[str]) -> pd.DataFrame:
+    """One row per (group..., step): count and times from the previous step."""
+    n = len(spec.steps)
+    aggs: dict[str, Any] = {}
+    for k in range(1, n + 1):
+        aggs[f"c_{k}"] = (picked.reached >= k).cast("int64").sum()
+        if k > 1:
+            gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
+            aggs[f"med_{k}"] = gap.median()
+            aggs[f"mean_{k}"] = gap.mean()
+    grouped = picked.group_by(by).aggregate(**aggs) if by else picked.aggregate(**aggs)
+    data = grouped.to_pandas()
+    labels = spec.labels
+    out: list[dict[str, Any]] = []
+    for _, row in data.iterrows():
+        first = int(row["c_1"] or 0)
+        for k in range(1, n + 1):
+            count = int(row[f"c_{k}"] or 0)
+            previous = int(row[f"c_{k - 1}"] or 0) if k > 1 else count
+            following = int(row[f"c_{k + 1}"] or 0) if k < n else None
+            record: dict[str, Any] = {c: row[c] for c in by}
+            record.update({
+                "step": k, "label": labels[k - 1], "count": count,
+                "conversion": count / first if first else None,
+                "conversion_from_previous": count / previous if previous else None,
+                "dropped": count - following if following is not None else None,
+                "median_seconds_from_previous": _num(row.get(f"med_{k}")),
+                "mean_seconds_from_previous": _num(row.get(f"mean_{k}")),
+            })
+            out.append(record)
+    columns = [*by, "step", "label", "count", "conversion", "conversion_from_previous",
+               "dropped", "median_seconds_from_previous", "mean_seconds_from_previous"]
+    frame = pd.DataFrame(out, columns=columns)
+    frame["dropped"] = frame["dropped"].astype("Int64")
+    return frame
+
+
+def _num(value: Any) -> float | None:
+    if value is None or pd.isna(value):
+        return None
+    return float(value)
+
+
+def time_to_convert(picked: ir.Table, spec: FunnelSpec) -> pd.DataFrame:
+    """Per pair of consecutive steps (and first to last): attempts, mean and percentiles."""
+    n = len(spec.steps)
+    pairs = [(k - 1, k) for k in range(2, n + 1)]
+    if n > 2:
+        pairs.append((1, n))
+    aggs: dict[str, Any] = {}
+    for a, b in pairs:
+        gap = seconds_between(picked[f"t_{b}"], picked[f"t_{a}"])
+        aggs[f"n_{a}_{b}"] = gap.count()
+        aggs[f"mean_{a}_{b}"] = gap.mean()
+        for p in PERCENTILES:
+            aggs[f"p{int(p * 100)}_{a}_{b}"] = gap.quantile(p)
+    row = picked.aggregate(**aggs).to_pandas().iloc[0]
+    labels = spec.labels
+    out = []
+    for a, b in pairs:
+        record: dict[str, Any] = {"from_step": a, "to_step": b,
+                                  "from": labels[a - 1], "to": labels[b - 1],
+                                  "converted": int(row[f"n_{a}_{b}"] or 0),
+                                  "mean_seconds": _num(row[f"mean_{a}_{b}"])}
+        for p in PERCENTILES:
+            record[f"p{int(p * 100)}_seconds"] = _num(row[f"p{int(p * 100)}_{a}_{b}"])
+        out.append(record)
+    return pd.DataFrame(out)
+
+
+def histogram(picked: ir.Table, spec: FunnelSpec) -> pd.DataFrame:
+    """Counts of step-to-step times in fixed bins (under a minute ... over 30 days)."""
+    n = len(spec.steps)
+    parts = []
+    for k in range(2, n + 1):
+        gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
+        label = ibis.cases(*((gap < edge, name) for edge, name in BINS), else_=LAST_BIN)
+        part = picked.filter(picked.reached >= k).mutate(_bin=label)
+        parts.append(part.group_by("_bin").aggregate(count=part.count())
+                     .mutate(to_step=ibis.literal(k, "int64")))
+    data = ibis.union(*parts).to_pandas() if len(parts) > 1 else parts[0].to_pandas()
+    order = [name for _, name in BINS] + [LAST_BIN]
+    rows = []
+    for k in range(2, n + 1):
+        counts = {r["_bin"]: int(r["count"]) for _, r in data[data.to_step == k].iterrows()}
+        for name in order:
+            rows.append({"from_step": k - 1, "to_step": k, "bin": name,
+                         "count": counts.get(name, 0)})
+    return pd.DataFrame(rows, columns=["from_step", "to_step", "bin", "count"])
+
+
+def period_start(ts: ir.TimestampValue, period: str) -> ir.TimestampValue:
+    unit = {"day": "D", "week": "W", "month": "M"}[period]
+    return ts.truncate(unit)
+
+
+def trend(attempts: ir.Table, spec: FunnelSpec, period: str) -> pd.DataFrame:
+    """Conversion of attempts by the period (UTC day, ISO week, month) of their first step.
+    With ``unique``, each unit counts once per period, by its best attempt begun in it."""
+    n = len(spec.steps)
+    dated = attempts.mutate(period=period_start(attempts.entry_ts, period))
+    picked = chosen(dated, spec, ["period"])
+    data = picked.group_by("period").aggregate(
+        entered=picked.count(), converted=(picked.reached >= n).cast("int64").sum(),
+    ).order_by("period").to_pandas()
+    data["converted"] = data["converted"].astype("int64")
+    data["conversion"] = data["converted"] / data["entered"]
+    data["period"] = pd.to_datetime(data["period"]).dt.date
+    return data[["period", "entered", "converted", "conversion"]]
