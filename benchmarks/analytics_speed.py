@@ -578,6 +578,20 @@ def nonzero(matrix: dict[str, list[int]]) -> dict[str, list[int]]:
     return {event: row for event, row in matrix.items() if any(row)}
 
 
+def _revision() -> str:
+    """The commit measured, and the source files changed since (they are measured too)."""
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], capture_output=True, text=True, cwd=ROOT,
+                             check=False)
+        return out.stdout.rstrip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    changed = git("status", "--porcelain", "--", "src").splitlines()
+    return f"commit {head}" + (f" + {len(changed)} uncommitted files in src/: "
+                               + ", ".join(line[3:].removeprefix("src/touchpath/")
+                                           for line in changed) if changed else "")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -609,7 +623,8 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown cases {unknown}; cases: {', '.join(CASES)}")
     print(f"analytics benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-          f"{os.cpu_count()} cores", flush=True)
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}, {_revision()}",
+          flush=True)
     if args.memory_limit:
         os.environ[MEMORY_LIMIT_VARIABLE] = args.memory_limit  # the children inherit it
     print(f"DuckDB memory_limit per process: {args.memory_limit or 'DuckDB default'}; "
