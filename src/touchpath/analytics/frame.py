@@ -196,7 +196,7 @@ def segment_persons(source: EventSource, segment: Segment, end: datetime | None,
 
 def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = False,
                   session_timeout_seconds: int = DEFAULT_SESSION_TIMEOUT_SECONDS,
-                  today: date | None = None) -> ir.Table:
+                  split_on_campaign: bool = False, today: date | None = None) -> ir.Table:
     """The events an analysis sees, after the counting rules and ``filters``.
 
     With ``sessions``, ``session_id`` is touchpath's session (see :func:`with_sessions`),
@@ -217,7 +217,7 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
         join = events.anti_join if negate else events.semi_join
         events = join(persons, "person_id")
     if sessions:
-        events = _sessions(source, events, session_timeout_seconds)
+        events = _sessions(source, events, session_timeout_seconds, split_on_campaign)
     if start is not None:
         events = events.filter(events.timestamp >= start)
     if end is not None:
@@ -229,24 +229,31 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
     return events
 
 
-def _sessions(source: EventSource, events: ir.Table, timeout_seconds: int) -> ir.Table:
+def _sessions(source: EventSource, events: ir.Table, timeout_seconds: int,
+              split_on_campaign: bool = False) -> ir.Table:
     """Sessions from the store's ``session_index`` when it follows this timeout (brought up to
     date first), else computed by :func:`with_sessions`: same numbers, a fraction of the cost."""
     refresh = getattr(source, "refresh_sessions", None)
-    if (refresh is not None and "session_index" in events.columns
+    if (refresh is not None and not split_on_campaign and "session_index" in events.columns
             and getattr(source, "session_timeout_seconds", None) == timeout_seconds):
         refresh()
         return events.mutate(
             session_id=events.person_id + "#" + events.session_index.cast("string"))
-    return with_sessions(events, timeout_seconds)
+    return with_sessions(events, timeout_seconds, split_on_campaign=split_on_campaign)
 
 
-def with_sessions(events: ir.Table, timeout_seconds: int = DEFAULT_SESSION_TIMEOUT_SECONDS
-                  ) -> ir.Table:
+def with_sessions(events: ir.Table, timeout_seconds: int = DEFAULT_SESSION_TIMEOUT_SECONDS,
+                  *, split_on_campaign: bool = False) -> ir.Table:
     """Replace ``session_id`` by touchpath's session: a person's events in :data:`ORDER`, cut
     where more than ``timeout_seconds`` pass between two events. The id is
     ``<person_id>#<n>``, ``n`` counting the person's sessions from 1; also adds
-    ``session_index`` (``n``)."""
+    ``session_index`` (``n``).
+
+    With ``split_on_campaign`` (Google Analytics' old rule), an event that carries a campaign
+    (``utm_source``, ``utm_medium``, ``utm_campaign`` not all NULL) also starts a session when
+    that campaign (the three values) differs from the campaign of the session so far: the
+    campaign of the session's first event, or none if it carried none.
+    """
     if timeout_seconds <= 0:
         raise ValidationError("must be positive", field="session_timeout_seconds")
     order = [events[c] for c in ORDER]
@@ -255,11 +262,47 @@ def with_sessions(events: ir.Table, timeout_seconds: int = DEFAULT_SESSION_TIMEO
     starts = (previous.isnull()
               | (events.timestamp > previous + ibis.interval(seconds=timeout_seconds)))
     marked = events.mutate(_starts=starts.cast("int64"))
+    if split_on_campaign:
+        marked = _campaign_starts(marked)
     numbered = marked.mutate(session_index=marked._starts.cumsum(
         group_by=marked.person_id, order_by=[marked[c] for c in ORDER]))
     return numbered.mutate(
         session_id=numbered.person_id + "#" + numbered.session_index.cast("string"),
     ).drop("_starts")
+
+
+def campaign_key(events: ir.Table) -> ir.StringValue:
+    """The campaign an event carries as one text (NULL when it carries none): each of
+    ``utm_source``, ``utm_medium``, ``utm_campaign`` as ``<length>:<value>`` or ``-``."""
+    parts = [ibis.ifelse(events[c].isnull(), "-", events[c].length().cast("string") + ":"
+                         + events[c]) for c in ("utm_source", "utm_medium", "utm_campaign")]
+    carries = ibis.or_(*(events[c].notnull() for c in ("utm_source", "utm_medium",
+                                                        "utm_campaign")))
+    return ibis.ifelse(carries, parts[0] + ";" + parts[1] + ";" + parts[2],
+                       ibis.null("string"))
+
+
+def _campaign_starts(marked: ir.Table) -> ir.Table:
+    """``_starts`` also at campaign changes. Within a timeout-cut visit every session after the
+    first starts at a campaign-carrying event, so "the campaign of the session so far" is the
+    campaign of the visit's previous campaign-carrying event (none if there is none)."""
+    order = [marked[c] for c in ORDER]
+    marked = marked.mutate(
+        _visit=marked._starts.cumsum(group_by=marked.person_id, order_by=order),
+        _key=campaign_key(marked))
+    order = [marked[c] for c in ORDER]
+    marked = marked.mutate(_seen=marked._key.notnull().cast("int64").cumsum(
+        group_by=[marked.person_id, marked._visit], order_by=order))
+    order = [marked[c] for c in ORDER]
+    # the key of each run's first event: the campaign-carrying event that opened the run
+    marked = marked.mutate(_run_key=marked._key.first().over(ibis.window(
+        group_by=[marked.person_id, marked._visit, marked._seen], order_by=order)))
+    order = [marked[c] for c in ORDER]
+    before = marked._run_key.lag().over(ibis.window(
+        group_by=[marked.person_id, marked._visit], order_by=order))
+    split = marked._key.notnull() & (before.isnull() | (before != marked._key))
+    return marked.mutate(_starts=(marked._starts == 1) | split).mutate(
+        _starts=lambda t: t._starts.cast("int64")).drop("_visit", "_key", "_seen", "_run_key")
 
 
 def check_events(source: EventSource, matchers: dict[str, EventMatcher]) -> None:

@@ -152,21 +152,37 @@ def person_property(events: list[Event], name: str) -> Any:
     return None
 
 
-def sessions(events: list[Event], timeout_seconds: int) -> list[Event]:
-    """Copies of one person's ordered events with ``session_id`` = ``<person>#<n>``."""
+def campaign(event: Event) -> tuple[Any, Any, Any] | None:
+    """The campaign an event carries: its three utm values, None when all are missing."""
+    tags = (event.get("utm_source"), event.get("utm_medium"), event.get("utm_campaign"))
+    return None if tags == (None, None, None) else tags
+
+
+def sessions(events: list[Event], timeout_seconds: int,
+             split_on_campaign: bool = False) -> list[Event]:
+    """Copies of one person's ordered events with ``session_id`` = ``<person>#<n>``. With
+    ``split_on_campaign``, an event carrying a campaign other than the session's (the campaign
+    of its first event, or None) starts a new session too."""
     out: list[Event] = []
     n = 0
     previous: datetime | None = None
+    session_campaign: tuple[Any, Any, Any] | None = None
     for event in events:
-        if previous is None or event["timestamp"] > previous + timedelta(seconds=timeout_seconds):
+        tags = campaign(event)
+        timed_out = (previous is None
+                     or event["timestamp"] > previous + timedelta(seconds=timeout_seconds))
+        new_campaign = split_on_campaign and tags is not None and tags != session_campaign
+        if timed_out or new_campaign:
             n += 1
+            session_campaign = tags
         previous = event["timestamp"]
         out.append({**event, "session_id": f"{event['person_id']}#{n}", "session_index": n})
     return out
 
 
 def scoped(all_events: list[Event], filters: Filters, *, with_sessions: bool = False,
-           session_timeout_seconds: int = 1800, today: date | None = None,
+           session_timeout_seconds: int = 1800, split_on_campaign: bool = False,
+           today: date | None = None,
            now: datetime | None = None) -> list[Event]:
     """The events an analysis sees, in (person, timestamp, message id) order."""
     today = today or utcnow().date()
@@ -180,7 +196,7 @@ def scoped(all_events: list[Event], filters: Filters, *, with_sessions: bool = F
         if not all(_in_segment(person, events, s, end or now) for s in filters.segments):
             continue
         if with_sessions:
-            events = sessions(events, session_timeout_seconds)
+            events = sessions(events, session_timeout_seconds, split_on_campaign)
         for event in events:
             if start is not None and event["timestamp"] < start:
                 continue
