@@ -106,6 +106,14 @@ def period_index(ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
     return days if period == "day" else (days + 3) // 7  # 1970-01-01 was a Thursday
 
 
+def period_of(at: datetime, period: str) -> int:
+    """:func:`period_index` of one time, in Python."""
+    if period == "month":
+        return at.year * 12 + at.month - 1
+    days = (at.date() - date(1970, 1, 1)).days
+    return days if period == "day" else (days + 3) // 7
+
+
 def period_start(index: int, period: str) -> date:
     """The first day of calendar period ``index`` (the inverse of :func:`period_index`)."""
     if period == "month":

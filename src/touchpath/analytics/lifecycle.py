@@ -1,0 +1,140 @@
+"""Lifecycle: in each calendar period, who is new, returning, resurrecting or dormant.
+
+A person is *active* in a period when they did an ``active_event`` in it. In period ``p``:
+``new`` = active for the first time ever; ``returning`` = active in ``p`` and ``p - 1``;
+``resurrecting`` = active in ``p``, not in ``p - 1``, but in some earlier period;
+``dormant`` = active in ``p - 1`` but not in ``p`` (shown negative, as PostHog does).
+"Ever" and "earlier" look at the whole history before the date range too (see
+``docs/retention.md``).
+
+>>> from touchpath.analytics import EventMatcher, run
+>>> run(store, LifecycleSpec(active_event=EventMatcher("Order Completed"), period="month"))
+... # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
+
+import ibis
+import pandas as pd
+
+from touchpath.analytics.filters import EventMatcher, Filters
+from touchpath.analytics.frame import check_events, matches
+from touchpath.analytics.registry import register
+from touchpath.analytics.result import AnalysisResult
+from touchpath.analytics.retention import (
+    Period,
+    check_as_of,
+    observe,
+    period_index,
+    period_of,
+    period_start,
+)
+from touchpath.analytics.source import EventSource
+
+STATUSES = ("new", "returning", "resurrecting", "dormant")
+
+
+@dataclass(frozen=True)
+class LifecycleSpec:
+    """What makes a person active, the period, and the last day observed (``as_of``: by
+    default the date range's end, or the day of the last event seen)."""
+
+    active_event: EventMatcher = EventMatcher("*")
+    period: Period = "week"
+    as_of: date | None = None
+    filters: Filters = Filters()
+
+    def __post_init__(self) -> None:
+        check_as_of(self.as_of, self.filters)
+
+
+@dataclass(frozen=True)
+class LifecycleResult(AnalysisResult):
+    """``frame``: one row per period (``period`` = its first day, every period from the first
+    with activity, or the date range's start, to the one holding ``as_of``): ``new``,
+    ``returning``, ``resurrecting``, ``dormant`` (negative), ``active`` (the first three),
+    ``quick_ratio`` ((new + resurrecting) / dormant people, null without dormant people) and
+    ``complete`` (false for a period that had not ended when observation stopped)."""
+
+    kind: ClassVar[str] = "lifecycle"
+
+    def figure(self) -> Any:
+        """Stacked bars per period: the three active statuses up, dormant down."""
+        import plotly.graph_objects as go
+
+        colours = {"new": "#2f9e44", "returning": "#1971c2", "resurrecting": "#f59f00",
+                   "dormant": "#e03131"}
+        fig = go.Figure([go.Bar(name=status, x=self.frame["period"], y=self.frame[status],
+                                marker_color=colours[status]) for status in STATUSES])
+        fig.update_layout(barmode="relative", title="Lifecycle", yaxis_title="people")
+        return fig
+
+
+@register("lifecycle", LifecycleSpec, "new, returning, resurrecting and dormant people by period")
+def run_lifecycle(source: EventSource, spec: LifecycleSpec) -> LifecycleResult:
+    check_events(source, {"active_event": spec.active_event})
+    return lifecycle(source, spec)
+
+
+def lifecycle(source: EventSource, spec: LifecycleSpec) -> LifecycleResult:
+    """:func:`run_lifecycle` without the check that every event name exists."""
+    seen = observe(source, spec.filters, spec.as_of)
+    if seen is None:
+        return _assemble(spec, pd.DataFrame(columns=["p", "status", "n"]), None, None, None)
+    events = seen.events
+    active = events.filter(matches(events, spec.active_event))
+    active = active.select("person_id", p=period_index(active.timestamp, spec.period)).distinct()
+    window = ibis.window(group_by=active.person_id, order_by=active.p)
+    active = active.mutate(before=active.p.lag().over(window), after=active.p.lead().over(window))
+    status = ibis.cases((active.before.isnull(), "new"),
+                        (active.before == active.p - 1, "returning"),
+                        else_="resurrecting")
+    counted = active.group_by([active.p, status.name("status")]).agg(n=active.count())
+    gone = active.filter(active.after.isnull() | (active.after != active.p + 1))
+    dormant = gone.group_by(p=gone.p + 1).agg(n=gone.count()).mutate(status=ibis.literal("dormant"))
+    first = active.p.min().name("p")
+    bounds = active.aggregate(first).mutate(status=ibis.literal("first"),
+                                            n=ibis.literal(0, type="int64"))
+    cells = ibis.union(counted.select("p", "status", "n"), dormant.select("p", "status", "n"),
+                       bounds.select("p", "status", "n")).to_pandas()
+    last_day = datetime.combine(seen.end.date() - timedelta(days=1), datetime.min.time())
+    return _assemble(spec, cells, seen.start, seen.end, last_day)
+
+
+def _assemble(spec: LifecycleSpec, cells: pd.DataFrame, start: datetime | None,
+              end: datetime | None, last_day: datetime | None) -> LifecycleResult:
+    counts: dict[tuple[int, str], int] = {}
+    first_active: int | None = None
+    for p, status, n in cells[["p", "status", "n"]].itertuples(index=False):
+        if status == "first":
+            first_active = None if pd.isna(p) else int(p)
+        else:
+            counts[(int(p), str(status))] = int(n)
+    rows = []
+    first = period_of(start, spec.period) if start is not None else first_active
+    if first is not None and end is not None and last_day is not None:
+        for p in range(first, period_of(last_day, spec.period) + 1):
+            row: dict[str, Any] = {"period": period_start(p, spec.period)}
+            for status in STATUSES:
+                row[status] = counts.get((p, status), 0)
+            row["dormant"] = -row["dormant"]
+            row["active"] = row["new"] + row["returning"] + row["resurrecting"]
+            row["quick_ratio"] = ((row["new"] + row["resurrecting"]) / -row["dormant"]
+                                  if row["dormant"] else None)
+            ends = datetime.combine(period_start(p + 1, spec.period), datetime.min.time())
+            row["complete"] = ends <= end
+            rows.append(row)
+    columns = ["period", *STATUSES, "active", "quick_ratio", "complete"]
+    frame = pd.DataFrame(rows, columns=columns)
+    frame["quick_ratio"] = frame["quick_ratio"].astype("float64")
+    summary = {
+        "period": spec.period,
+        "as_of": None if last_day is None else last_day.date(),
+        "periods": len(frame),
+        **{status: int(frame[status].sum()) for status in STATUSES},
+    }
+    return LifecycleResult(spec, frame, summary)
