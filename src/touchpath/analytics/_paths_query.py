@@ -61,38 +61,69 @@ def step_label(events: ir.Table, spec: PathsSpec) -> ir.StringValue:
 
 
 def steps(source: EventSource, spec: PathsSpec, events: ir.Table | None = None) -> ir.Table:
-    """One row per kept step: ``_entity``, ``k`` (1-based), ``label``, ``m`` (the path's
-    number of steps, at most ``max_steps``)."""
+    """One row per kept step: ``_entity``, ``k`` (1-based), ``label``, ``next`` (the next
+    step's label, :data:`PATH_END` after the last step of a path shorter than ``max_steps``,
+    null at step ``max_steps``)."""
     if events is None:
         events = entity_events(source, spec)
-    events = events.mutate(_label=step_label(events, spec))
-    window = ibis.window(group_by=events._entity, order_by=[events[c] for c in ORDER])
-    whole = ibis.window(group_by=events._entity)
-    events = events.mutate(_rn=ibis.row_number().over(window))
-
-    first = spec.occurrence == "first"
+    # only what the windows need: engines carry every column through a window
+    columns: dict[str, ir.Value] = {"_entity": events._entity,
+                                    "_label": step_label(events, spec)}
+    columns.update({c: events[c] for c in ORDER})
     if spec.start is not None:
-        at_start = ibis.ifelse(matches(events, spec.start), events._rn, ibis.null("int64"))
-        start_rn = (at_start.min() if first else at_start.max()).over(whole)
-        events = events.mutate(_start=start_rn)
-        events = events.filter(events._rn >= events._start)
+        columns["_is_start"] = matches(events, spec.start).cast("int64")
     if spec.end is not None:
-        hit = matches(events, spec.end)
-        if spec.start is not None:
-            hit = hit & (events._rn > events._start)
-        at_end = ibis.ifelse(hit, events._rn, ibis.null("int64"))
-        end_rn = (at_end.max() if spec.start is None and not first else at_end.min()).over(whole)
-        events = events.mutate(_end=end_rn)
-        events = events.filter(events._rn <= events._end)
+        columns["_is_end"] = matches(events, spec.end).cast("int64")
+    slim = events.select(**columns)
 
-    window = ibis.window(group_by=events._entity, order_by=[events[c] for c in ORDER])
+    # one ordered pass: event number, previous name, and running counts of anchor events,
+    # from which "at or after the first (last) start" and "up to the first (last) end" follow
+    ordered = ibis.window(group_by=slim._entity, order_by=[slim[c] for c in ORDER])
+    running = ibis.window(group_by=slim._entity, order_by=[slim[c] for c in ORDER],
+                          rows=(None, 0))
+    whole = ibis.window(group_by=slim._entity)
+    first = spec.occurrence == "first"
+    passes: dict[str, ir.Value] = {"_rn": ibis.row_number().over(ordered)}
     if spec.collapse_repeats:
-        previous = events._label.lag().over(window)
-        events = events.filter(previous.isnull() | (previous != events._label))
-        window = ibis.window(group_by=events._entity, order_by=[events[c] for c in ORDER])
-    events = events.mutate(_step=ibis.row_number().over(window) + 1,
-                           _n=events._entity.count().over(ibis.window(group_by=events._entity)))
-    return _truncate(events, spec)
+        passes["_prev"] = slim._label.lag().over(ordered)
+    for name in ("start", "end"):
+        if getattr(spec, name) is not None:
+            flag = slim[f"_is_{name}"]
+            passes[f"_{name}s_upto"] = flag.sum().over(running)
+            passes[f"_{name}s"] = flag.sum().over(whole)
+    slim = slim.mutate(**passes)
+
+    if spec.start is not None:
+        upto, total = slim._starts_upto, slim._starts
+        after = (upto >= 1) if first else ((upto == total) & (total >= 1))
+        slim = slim.filter(after)
+        slim = slim.mutate(_anchor=(slim._is_start == 1) & ((slim._starts_upto == 1) if first
+                                                            else (slim._starts_upto == total)))
+    if spec.end is not None and spec.start is None:
+        before = slim._ends_upto - slim._is_end  # ends strictly before this event
+        upto_end = (before == 0) if first else (before < slim._ends)
+        slim = slim.filter(upto_end & (slim._ends >= 1))
+    if spec.between:
+        slim = _up_to_first_end(slim)
+    if spec.collapse_repeats:  # after the anchors: a merged step may be the end event
+        keep = slim._prev.isnull() | (slim._prev != slim._label)
+        slim = slim.filter(slim._anchor | keep if spec.start is not None else keep)
+
+    later = ibis.window(group_by=slim._entity, order_by=slim._rn)
+    numbered = slim.mutate(_step=ibis.row_number().over(later) + 1,
+                           _following=slim._label.lead().over(later),
+                           _n=slim._entity.count().over(ibis.window(group_by=slim._entity)))
+    return _truncate(numbered, spec)
+
+
+def _up_to_first_end(slim: ir.Table) -> ir.Table:
+    """Keep the events from the start to the first end strictly after it (a second pass: the
+    end must come after the start the first pass found)."""
+    slim = slim.mutate(_hit=((slim._is_end == 1) & ~slim._anchor).cast("int64"))
+    running = ibis.window(group_by=slim._entity, order_by=slim._rn, rows=(None, 0))
+    slim = slim.mutate(_hits_before=slim._hit.sum().over(running) - slim._hit,
+                       _hits=slim._hit.sum().over(ibis.window(group_by=slim._entity)))
+    return slim.filter((slim._hits_before == 0) & (slim._hits >= 1))
 
 
 def _truncate(events: ir.Table, spec: PathsSpec) -> ir.Table:
@@ -114,32 +145,50 @@ def _truncate(events: ir.Table, spec: PathsSpec) -> ir.Table:
         keep = step <= limit
         k = step
     kept = events.filter(keep)
-    return kept.select(_entity=kept._entity, k=k.cast("int64"), label=label,
-                       m=ibis.least(n, limit).cast("int64"))
+    kept = kept.select(_entity=kept._entity, k=k.cast("int64"), label=label,
+                       _following=kept._following)
+    if spec.between:  # the gap hides steps: the next kept step is the one after
+        kept = kept.mutate(_following=kept.label.lead().over(
+            group_by=kept._entity, order_by=kept.k))
+    following = kept._following
+    nxt = ibis.cases((kept.k >= limit, ibis.null("string")),
+                     (following.isnull(), ibis.literal(PATH_END)), else_=following)
+    return kept.select("_entity", "k", "label", next=nxt)
 
 
-def step_counts(path_steps: ir.Table, spec: PathsSpec) -> pd.DataFrame:
-    """``k``, ``label``, ``next`` (the step after, :data:`PATH_END` when the path ends before
-    ``max_steps``, null at the last step) and ``count`` of entities."""
-    window = ibis.window(group_by=path_steps._entity, order_by=path_steps.k)
-    following = path_steps.label.lead().over(window)
-    ended = (path_steps.k == path_steps.m) & (path_steps.k < spec.max_steps)
-    nxt = ibis.ifelse(ended, ibis.literal(PATH_END), following)
-    pairs = path_steps.mutate(next=nxt)
+def aggregates(path_steps: ir.Table, spec: PathsSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Both aggregates in one query (one compilation, one pass for the engine to share):
+
+    - step counts: ``k``, ``label``, ``next`` (the step after, :data:`PATH_END` when the path
+      ends before ``max_steps``, null at the last step) and ``count`` of entities;
+    - the ``top`` most followed paths: ``path``, ``steps``, ``count`` and ``distinct`` (how
+      many different paths there are in all), most followed first, ties by path text.
+    """
+    pairs = path_steps
     counts = pairs.group_by(["k", "label", "next"]).agg(count=pairs.count())
-    frame: pd.DataFrame = counts.to_pandas()
-    return frame
 
-
-def top_paths(path_steps: ir.Table, spec: PathsSpec) -> pd.DataFrame:
-    """The ``top`` most followed paths: ``path``, ``steps``, ``count``, and ``distinct`` (how
-    many different paths there are in all), most followed first, ties by path text."""
     per_entity = path_steps.group_by("_entity").agg(
         path=path_steps.label.collect(order_by=path_steps.k).join(SEPARATOR),
         steps=path_steps.k.max(),
     )
     counted = per_entity.group_by(["path", "steps"]).agg(count=per_entity.count())
-    counted = counted.mutate(distinct=counted.count().over(ibis.window()))
+    counted = counted.mutate(distinct=counted.path.count().over(ibis.window()))
     ranked = counted.order_by([ibis.desc("count"), "path"]).limit(spec.top)
-    frame: pd.DataFrame = ranked.to_pandas()
-    return frame
+
+    text, number = ibis.null("string"), ibis.null("int64")
+    both = ibis.union(
+        # casts make both sides nullable (the store's event column is NOT NULL)
+        counts.select(part=ibis.literal("step"), k=counts.k.cast("int64"),
+                      label=counts.label.cast("string"), next=counts.next.cast("string"),
+                      path=text, count=counts["count"].cast("int64"), distinct=number),
+        ranked.select(part=ibis.literal("path"), k=ranked.steps.cast("int64"), label=text,
+                      next=text, path=ranked.path.cast("string"),
+                      count=ranked["count"].cast("int64"),
+                      distinct=ranked["distinct"].cast("int64")),
+    )
+    frame: pd.DataFrame = both.to_pandas()
+    step_part = frame[frame["part"] == "step"][["k", "label", "next", "count"]]
+    path_part = frame[frame["part"] == "path"].rename(columns={"k": "steps"})
+    path_part = path_part.sort_values(["count", "path"], ascending=[False, True])
+    return (step_part.reset_index(drop=True),
+            path_part[["path", "steps", "count", "distinct"]].reset_index(drop=True))

@@ -21,13 +21,7 @@ from typing import Any, ClassVar, Literal
 import ibis.expr.types as ir
 import pandas as pd
 
-from touchpath.analytics._paths_query import (
-    SEPARATOR,
-    entity_events,
-    step_counts,
-    steps,
-    top_paths,
-)
+from touchpath.analytics._paths_query import SEPARATOR, aggregates, entity_events, steps
 from touchpath.analytics._paths_spec import GAP, PATH_END, PathsSpec
 from touchpath.analytics.filters import EventMatcher, Filters, PersonList
 from touchpath.analytics.frame import check_events
@@ -144,8 +138,7 @@ def _check_names(source: EventSource, spec: PathsSpec) -> None:
 
 def _run(source: EventSource, spec: PathsSpec, events: ir.Table | None) -> PathsResult:
     path_steps = steps(source, spec, events)
-    counts = step_counts(path_steps, spec)
-    ranked = top_paths(path_steps, spec)
+    counts, ranked = aggregates(path_steps, spec)
     at_first = counts[counts["k"] == 1]
     entities = int(at_first["count"].sum())
     frame = _paths_frame(ranked, entities)
