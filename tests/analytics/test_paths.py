@@ -247,7 +247,25 @@ def test_empty_source_gives_an_empty_result() -> None:
     assert result.frame.empty and result.edges.empty and result.step_matrix.empty
     result.figure()
     result.step_matrix_figure()
+    result.transition_graph_figure()
     assert result.to_dict()["rows"] == []
+
+
+def test_figures_draw_the_tables() -> None:
+    result = run_json(golden_source(), "paths", {"start": {"event": "Product Viewed"},
+                                                "max_steps": 4})
+    assert isinstance(result, PathsResult)
+    sankey = result.figure().data[0]
+    assert list(sankey.link.value) == list(result.edges["count"])
+    assert len(sankey.node.label) == len({(r.step, r.source) for r in result.edges.itertuples()}
+                                         | {(r.step + 1, r.target)
+                                            for r in result.edges.itertuples()})
+    heatmap = result.step_matrix_figure().data[0]
+    assert list(heatmap.y) == list(result.step_matrix["event"])
+    graph = result.transition_graph_figure(min_probability=0.3)
+    drawn = {a.hovertext.split(":")[0] for a in graph.layout.annotations}
+    likely = result.transitions[result.transitions["probability"] >= 0.3]
+    assert drawn == {f"{r.source} → {r.target}" for r in likely.itertuples()}
 
 
 def test_spec_round_trips_through_json() -> None:

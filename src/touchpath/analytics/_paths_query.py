@@ -1,19 +1,20 @@
-"""Paths in Ibis: each entity's steps, then two small aggregates (steps and paths).
+"""Paths in Ibis: each entity's steps, then one query with both aggregates.
 
-The steps of an entity (a person, or a session) come from a few window passes over
-:func:`~touchpath.analytics.frame.scoped_events`, each partitioned by the entity and ordered by
-:data:`~touchpath.analytics.frame.ORDER`:
+The steps of an entity (a person, or a session) come from :func:`~touchpath.analytics.frame.
+scoped_events` with excluded events dropped, slimmed to the columns the windows need, in two
+ordered passes partitioned by the entity:
 
-1. drop excluded events; name each event (its group, its page name, or its event name);
-2. number the events, find the anchor (first or last ``start``; then the first ``end`` after
-   it) and keep the events between;
-3. merge runs of the same name (``collapse_repeats``), number the steps, keep ``max_steps``
-   of them (the first ones from a start, the last ones before an end, both ends with a gap
-   between a start and an end).
+1. in :data:`~touchpath.analytics.frame.ORDER`: the event number, the previous event's name
+   and running counts of start / end events. "At or after the first start" is a running count
+   of at least 1, "up to the first end" a count of ends strictly before of 0 (the last
+   occurrence: compare with the entity's total). Between a start and an end, one more pass
+   finds the first end after the start. Repeats are dropped by comparing with the previous
+   name (the anchor event is always kept);
+2. by event number over what is left: the step number, the next step's name and (before an
+   end) the number of steps, then the cut to ``max_steps``.
 
-Two aggregates leave the engine: step ``k``'s name and the next step's name with a count (the
-Sankey edges, the transition matrix and the step matrix all follow from it), and the top
-paths with their counts.
+Only aggregates leave the engine: (step, name, next name) counts, from which the Sankey edges,
+the transition matrix and the step matrix follow, and the top paths with their counts.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ def steps(source: EventSource, spec: PathsSpec, events: ir.Table | None = None) 
 
     later = ibis.window(group_by=slim._entity, order_by=slim._rn)
     numbered = slim.mutate(_step=ibis.row_number().over(later) + 1,
-                           _following=slim._label.lead().over(later),
-                           _n=slim._entity.count().over(ibis.window(group_by=slim._entity)))
+                           _following=slim._label.lead().over(later))
+    if spec.end is not None:  # the cut counts back from the end
+        numbered = numbered.mutate(
+            _n=numbered._entity.count().over(ibis.window(group_by=numbered._entity)))
     return _truncate(numbered, spec)
 
 
@@ -128,8 +131,10 @@ def _up_to_first_end(slim: ir.Table) -> ir.Table:
 
 def _truncate(events: ir.Table, spec: PathsSpec) -> ir.Table:
     limit = spec.max_steps
-    step, n = events._step, events._n
+    step = events._step
     label: ir.StringValue = events._label
+    if spec.end is not None:
+        n = events._n
     if spec.between:
         tail = (limit - 1) // 2
         head = limit - 1 - tail

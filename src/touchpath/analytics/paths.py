@@ -102,6 +102,35 @@ class PathsResult(AnalysisResult):
         figure.update_layout(title=f"Paths per {self.summary.get('per', 'person')}")
         return figure
 
+    def transition_graph_figure(self, min_probability: float = 0.05) -> Any:
+        """A Plotly drawing of the transition graph: events on a circle, an arrow for each
+        transition at least ``min_probability`` likely, as thick as it is likely."""
+        import math
+
+        import plotly.graph_objects as go
+
+        table = self.transitions[self.transitions["probability"] >= min_probability]
+        names = sorted(set(table["source"]) | set(table["target"]))
+        where = {name: (math.cos(2 * math.pi * i / max(len(names), 1)),
+                        math.sin(2 * math.pi * i / max(len(names), 1)))
+                 for i, name in enumerate(names)}
+        figure = go.Figure(go.Scatter(
+            x=[where[n][0] for n in names], y=[where[n][1] for n in names], text=names,
+            mode="markers+text", textposition="top center", marker={"size": 18},
+            hoverinfo="text"))
+        for row in table.itertuples(index=False):
+            (x0, y0), (x1, y1) = where[str(row.source)], where[str(row.target)]
+            if row.source == row.target:
+                continue  # a repeat (collapse_repeats=False): shown in the matrix, not drawn
+            figure.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x",
+                                  ayref="y", showarrow=True, arrowhead=3,
+                                  arrowwidth=1 + 6 * float(row.probability), opacity=0.6,
+                                  hovertext=f"{row.source} → {row.target}: "
+                                            f"{float(row.probability):.0%}")
+        figure.update_layout(title="Transition graph", showlegend=False,
+                             xaxis={"visible": False}, yaxis={"visible": False})
+        return figure
+
     def step_matrix_figure(self) -> Any:
         """A Plotly heatmap of the step matrix (events × steps, share of entities)."""
         import plotly.graph_objects as go
