@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from touchpath.analytics.filters import EventMatcher, Filters, PropertyFilter
+from touchpath.analytics.filters import EventMatcher, Filters, PropertyFilter, Segment
 from touchpath.errors import ValidationError
 
 MIN_STEPS = 2
@@ -115,9 +115,9 @@ Period = Literal["day", "week", "month"]
 class FunnelSpec:
     """A funnel.
 
-    >>> FunnelSpec(steps=(FunnelStep("Product Viewed"), FunnelStep("Order Completed")))
-    ... # doctest: +ELLIPSIS
-    FunnelSpec(...)
+    >>> spec = FunnelSpec(steps=(FunnelStep("Product Viewed"), FunnelStep("Order Completed")))
+    >>> spec.window_seconds
+    604800
 
     ``window_seconds``: every step of an attempt happens at most this long after its first
     step (inclusive). ``order``: ``sequential`` (other events may come between steps),
@@ -126,7 +126,10 @@ class FunnelSpec:
     id); with persons or sessions, ``hold_constant`` requires every step of an attempt to carry
     the same value. ``conversions``: ``unique`` counts each person (session, value) once, by its
     best attempt; ``every`` counts every attempt (each step-1 event starts one). ``trend``
-    adds the conversion of attempts by the day/week/month of their first step.
+    adds the conversion of attempts by the day/week/month of their first step; ``drop_off``
+    what people did next after their last step; ``compare`` (two segments) a two-proportion
+    z-test per step; ``correlation`` the events (and ``correlation_properties``, person
+    properties) that go with converting, by odds ratio.
     """
 
     steps: tuple[FunnelStep, ...]
@@ -138,6 +141,10 @@ class FunnelSpec:
     conversions: Literal["unique", "every"] = "unique"
     breakdown: Breakdown | None = None
     trend: Period | None = None
+    drop_off: bool = False
+    compare: tuple[Segment, ...] = ()
+    correlation: bool = False
+    correlation_properties: tuple[str, ...] = ()
     session_timeout_seconds: int = 30 * 60
     filters: Filters = Filters()
 
@@ -187,6 +194,16 @@ class FunnelSpec:
         if self.conversions == "every" and self.order == "any":
             raise ValidationError("'every' counts attempts from each step-1 event; an "
                                   "any-order funnel has no first step", field="conversions")
+        if self.compare and len(self.compare) != 2:
+            raise ValidationError(f"compare takes two segments, got {len(self.compare)}",
+                                  field="compare")
+        for i, name in enumerate(self.correlation_properties):
+            if not name or "." in name:
+                raise ValidationError("a person property is a trait name or initial_<column>",
+                                      field=f"correlation_properties[{i}]")
+        if self.correlation_properties and not self.correlation:
+            raise ValidationError("set correlation to true to use correlation_properties",
+                                  field="correlation_properties")
         if self.breakdown is not None and self.breakdown.step is not None \
                 and self.breakdown.step > n:
             raise ValidationError(f"the funnel has {n} steps", field="breakdown.step")

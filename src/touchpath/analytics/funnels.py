@@ -19,6 +19,14 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from touchpath.analytics._funnel_attempts import attempts
+from touchpath.analytics._funnel_more import (
+    compare,
+    correlation,
+    dropped_ids,
+    next_after_drop,
+    two_proportion_z,
+    with_segment,
+)
 from touchpath.analytics._funnel_spec import (
     Breakdown,
     Exclusion,
@@ -33,10 +41,12 @@ from touchpath.analytics._funnel_tables import (
     time_to_convert,
     trend,
 )
+from touchpath.analytics.filters import PersonList, Segment
 from touchpath.analytics.frame import check_events
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.errors import ValidationError
 
 __all__ = [
     "Breakdown",
@@ -44,8 +54,13 @@ __all__ = [
     "FunnelResult",
     "FunnelSpec",
     "FunnelStep",
+    "compare_funnel",
+    "drop_off_next_events",
+    "dropped_persons",
     "funnel_attempts",
+    "funnel_correlation",
     "run_funnel",
+    "two_proportion_z",
 ]
 
 
@@ -138,6 +153,12 @@ def run_funnel(source: EventSource, spec: FunnelSpec) -> FunnelResult:
         tables["overall"] = overall
     if spec.trend is not None:
         tables["trend"] = trend(table, spec, spec.trend)
+    if spec.drop_off:
+        tables["drop_off_next"] = next_after_drop(source, spec, picked)
+    if spec.compare:
+        tables["compare"] = compare_funnel(source, spec, spec.compare[0], spec.compare[1])
+    if spec.correlation:
+        tables["correlation"] = correlation(source, spec, picked)
     counts = list(overall["count"])
     entered = int(counts[0]) if counts else 0
     converted = int(counts[-1]) if counts else 0
@@ -151,3 +172,45 @@ def run_funnel(source: EventSource, spec: FunnelSpec) -> FunnelResult:
     }
     return FunnelResult(spec=spec, frame=frame, summary=summary, tables=tables)
 
+
+
+def dropped_persons(source: EventSource, spec: FunnelSpec, step: int) -> PersonList:
+    """The people who reached ``step`` (from 1) but not the next one, as a segment
+    (``save_segment(store, "dropped at cart", dropped_persons(...))``).
+
+    With ``unique`` conversions a person (session, value) is judged by the counted attempt,
+    so the list has ``dropped`` people of the result's row ``step`` (for persons). With
+    ``every``, a person with any attempt that stopped at ``step`` is in it.
+    """
+    if not 1 <= step < len(spec.steps):
+        raise ValidationError(f"a step from 1 to {len(spec.steps) - 1} (the last step has "
+                              "no next one)", field="step")
+    picked = chosen(funnel_attempts(source, spec), spec, [])
+    return PersonList(tuple(dropped_ids(picked, step)))
+
+
+def drop_off_next_events(source: EventSource, spec: FunnelSpec, top: int = 5) -> pd.DataFrame:
+    """What people did next after the last step they reached: per step, the ``top`` first
+    events after that step's event (``(nothing)`` when there was none), with counts."""
+    return next_after_drop(source, spec, chosen(funnel_attempts(source, spec), spec, []), top)
+
+
+def compare_funnel(source: EventSource, spec: FunnelSpec, segment_a: Segment,
+                   segment_b: Segment, names: tuple[str, str] = ("a", "b")) -> pd.DataFrame:
+    """The funnel in two segments, step by step, with a two-proportion z-test of each step's
+    conversion from the previous step (``p_value``) and from step 1 (``p_value_from_first``);
+    see :func:`two_proportion_z`."""
+    counts = []
+    for segment in (segment_a, segment_b):
+        narrowed = with_segment(spec, segment)
+        picked = chosen(funnel_attempts(source, narrowed), narrowed, [])
+        counts.append(list(step_rows(picked, narrowed, [])["count"]))
+    return compare(counts[0], counts[1], spec.labels, names)
+
+
+def funnel_correlation(source: EventSource, spec: FunnelSpec, top: int = 20) -> pd.DataFrame:
+    """Events done during an attempt (and the person properties named in
+    ``spec.correlation_properties``) that make converting more or less likely: counts of
+    converted and not converted attempts with the factor, and the odds ratio with 0.5 added
+    to each cell, strongest first."""
+    return correlation(source, spec, chosen(funnel_attempts(source, spec), spec, []), top)

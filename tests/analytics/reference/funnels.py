@@ -87,7 +87,7 @@ def attempts(source: EventSource, spec: FunnelSpec) -> list[dict[str, Any]]:
     events = common.scoped(every, spec.filters, with_sessions=spec.count_by == "sessions",
                            session_timeout_seconds=spec.session_timeout_seconds)
     out = []
-    for evs in entities(events, spec).values():
+    for entity, evs in entities(events, spec).items():
         for s, start in enumerate(evs):
             if spec.order == "any":
                 if not any(common.is_match(start, step.matcher) for step in spec.steps):
@@ -127,7 +127,7 @@ def attempts(source: EventSource, spec: FunnelSpec) -> list[dict[str, Any]]:
                     where = at_step[k - 1] if reached >= k else None
                 if where is not None:
                     group = common.as_text(common.value_of(evs[where], breakdown.property))
-            out.append({"unit": start["_unit"], "person_id": start["person_id"],
+            out.append({"entity": entity, "unit": start["_unit"], "person_id": start["person_id"],
                         "entry_ts": start["timestamp"], "entry_msg": start["message_id"],
                         "reached": reached, "t": times, "group": group,
                         "last_msg": evs[last]["message_id"]})
@@ -208,3 +208,49 @@ def period_start(ts: datetime, period: str) -> datetime:
     if period == "week":
         return day - timedelta(days=day.weekday())
     return datetime(ts.year, ts.month, 1)
+
+
+def _picked(source: EventSource, spec: FunnelSpec) -> tuple[list[dict[str, Any]],
+                                                             dict[str, list[Event]]]:
+    events = common.scoped(common.load(source), spec.filters,
+                           with_sessions=spec.count_by == "sessions",
+                           session_timeout_seconds=spec.session_timeout_seconds)
+    return chosen(attempts(source, spec), spec, None), entities(events, spec)
+
+
+def dropped(source: EventSource, spec: FunnelSpec, step: int) -> list[str]:
+    picked, _ = _picked(source, spec)
+    return sorted({r["person_id"] for r in picked if r["reached"] == step})
+
+
+def next_after_drop(source: EventSource, spec: FunnelSpec) -> dict[tuple[int, str], int]:
+    """(step, next event) -> counted attempts that stopped at step and then did that event."""
+    picked, by_entity = _picked(source, spec)
+    out: dict[tuple[int, str], int] = {}
+    for row in picked:
+        if row["reached"] == len(spec.steps):
+            continue
+        evs = by_entity[row["entity"]]
+        at = [e["message_id"] for e in evs].index(row["last_msg"])
+        name = evs[at + 1]["event"] if at + 1 < len(evs) else "(nothing)"
+        key = (row["reached"], name)
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def correlation(source: EventSource, spec: FunnelSpec) -> dict[str, tuple[int, int]]:
+    """event name -> (converted attempts that did it, others that did it), between the first
+    step and the last step (converted) or the end of the window (not converted)."""
+    picked, by_entity = _picked(source, spec)
+    steps = {name for step in spec.steps if not step.matcher.any_event
+             for name in step.matcher.names}
+    out: dict[str, tuple[int, int]] = {}
+    for row in picked:
+        ok = row["reached"] == len(spec.steps)
+        end = row["t"][-1] if ok else row["entry_ts"] + timedelta(seconds=spec.window_seconds)
+        names = {e["event"] for e in by_entity[row["entity"]]
+                 if row["entry_ts"] <= e["timestamp"] <= end and e["event"] not in steps}
+        for name in names:
+            yes, no = out.get(name, (0, 0))
+            out[name] = (yes + ok, no + (not ok))
+    return out
