@@ -115,3 +115,21 @@ def test_empty_and_round_trip() -> None:
     figure = result.figure()
     assert [bar.name for bar in figure.data] == list(STATUSES)
     assert figure.layout.barmode == "relative"
+
+
+def test_the_demo_counts_agree_with_direct_counts(demo_store: Any) -> None:
+    """On the demo: everyone who ordered is new exactly once, and the people active in each
+    month are the distinct buyers of that month counted directly."""
+    from touchpath.analytics import Filters
+    from touchpath.analytics.frame import scoped_events
+
+    result = run_json(demo_store, "lifecycle", {"active_event": {"event": "Order Completed"},
+                                                "period": "month"})
+    events = scoped_events(demo_store, Filters())
+    orders = events.filter(events.event == "Order Completed")
+    assert int(result.frame["new"].sum()) == orders.person_id.nunique().to_pyarrow().as_py()
+    month = orders.timestamp.truncate("M").date()
+    direct = orders.group_by(month.name("period")).agg(n=orders.person_id.nunique()).to_pandas()
+    assert dict(zip(result.frame["period"], result.frame["active"], strict=True)) == {
+        date(p.year, p.month, 1): n for p, n in zip(direct["period"], direct["n"], strict=True)}
+    assert len(result.frame) == 6 and result.frame["resurrecting"].iloc[1:].sum() > 0
