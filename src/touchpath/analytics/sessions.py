@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -109,7 +110,8 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
           "session length, events per session, bounce rate and entry channels.")
 def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     """Run a sessions analysis (see :class:`SessionsSpec` and ``docs/sessions.md``)."""
-    table = session_table(source, spec)
+    # one row per session, computed once: the three tables below are counted from it
+    table = ibis.memtable(session_table(source, spec).to_pyarrow())
     per_period = table.group_by("period").agg(**_measures(table)).to_pandas()
     rows = {pd.Timestamp(r["period"]): _finish(r) for r in per_period.to_dict(orient="records")}
     if rows:

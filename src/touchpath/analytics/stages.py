@@ -106,43 +106,66 @@ class StagesResult(AnalysisResult):
 
 
 def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
-    """The events the analysis sees with ``_pos`` (the person's event number, from 0) and
-    ``stage`` (the index of the stage in the model, or NULL)."""
+    """The events the analysis sees, narrowed to ``person_id``, ``timestamp``,
+    ``message_id``, ``_pos`` (the person's event number, from 0) and ``stage`` (the index of
+    the stage in the model, or NULL)."""
     model = spec.stage_model
-    events = scoped_events(source, spec.filters)
-    if spec.as_of is not None:
-        events = events.filter(events.timestamp < datetime.combine(
-            spec.as_of + timedelta(days=1), time()))
-    window = ibis.window(group_by=events.person_id, order_by=[events[c] for c in ORDER])
+    events = seen_events(source, spec)
     priors: dict[EventMatcher, str] = {}
     for stage in model.stages:
         for rule in stage.rules:
             for matcher in (rule.after, rule.not_after):
                 if matcher is not None and matcher not in priors:
                     priors[matcher] = f"_prior{len(priors)}"
-    so_far = ibis.cumulative_window(group_by=events.person_id,
-                                    order_by=[events[c] for c in ORDER])
+    # every test on an event's own columns first, so the windows sort narrow rows
+    flags: dict[str, ir.Value] = {}
+    for matcher, name in priors.items():
+        if not (matcher.any_event and not matcher.where):
+            flags[name.replace("prior", "hit")] = _flag(events, matches(events, matcher))
+    for index, stage in enumerate(model.stages):
+        for j, rule in enumerate(stage.rules):
+            test = matches(events, rule.matcher)
+            if rule.channels:
+                test = test & events.channel.isin(list(rule.channels)).fill_null(False)
+            flags[f"_rule{index}_{j}"] = _flag(events, test)
+    narrow = events.select(*ORDER, "person_id", **flags)
+    order = [narrow[c] for c in ORDER]
+    window = ibis.window(group_by=narrow.person_id, order_by=order)
+    so_far = ibis.cumulative_window(group_by=narrow.person_id, order_by=order)
     columns: dict[str, ir.Value] = {"_pos": ibis.row_number().over(window)}
     for matcher, name in priors.items():
         if matcher.any_event and not matcher.where:  # every earlier event
             columns[name] = ibis.row_number().over(window)
             continue
-        hit = matches(events, matcher).cast("int64")
+        hit = narrow[name.replace("prior", "hit")].cast("int64")
         columns[name] = hit.sum().over(so_far) - hit  # earlier events only (ties: by ORDER)
-    events = events.mutate(**columns)
+    narrow = narrow.mutate(**columns)
     branches = []
     for index in reversed(range(len(model.stages))):  # the latest stage wins
-        for rule in model.stages[index].rules:
-            test = matches(events, rule.matcher)
-            if rule.channels:
-                test = test & events.channel.isin(list(rule.channels)).fill_null(False)
+        for j, rule in enumerate(model.stages[index].rules):
+            test = narrow[f"_rule{index}_{j}"]
             if rule.after is not None:
-                test = test & (events[priors[rule.after]] >= rule.after_count)
+                test = test & (narrow[priors[rule.after]] >= rule.after_count)
             if rule.not_after is not None:
-                test = test & (events[priors[rule.not_after]] == 0)
+                test = test & (narrow[priors[rule.not_after]] == 0)
             branches.append((test, index))
     stage = ibis.cases(*branches, else_=ibis.null("int64")).cast("int64")
-    return events.mutate(stage=stage).drop(*priors.values())
+    return narrow.mutate(stage=stage).select("person_id", *ORDER, "_pos", "stage")
+
+
+def _flag(events: ir.Table, test: ir.Value) -> ir.Value:
+    if isinstance(test, ir.Scalar):  # "*": every event
+        return events.person_id.isnull() | test
+    return test
+
+
+def seen_events(source: EventSource, spec: StagesSpec) -> ir.Table:
+    """``scoped_events`` up to the end of ``as_of``."""
+    events = scoped_events(source, spec.filters)
+    if spec.as_of is not None:
+        events = events.filter(events.timestamp < datetime.combine(
+            spec.as_of + timedelta(days=1), time()))
+    return events
 
 
 def stage_changes(source: EventSource, spec: StagesSpec) -> ir.Table:
@@ -201,7 +224,9 @@ def run_stages(source: EventSource, spec: StagesSpec) -> StagesResult:
     _check(source, spec)
     model = spec.stage_model
     n = len(model.stages)
-    changes = stage_changes(source, spec)
+    # The changes (a few rows per person) are computed once and every table is counted from
+    # them; the windows that find them are most of the cost, so they must not run per table.
+    changes = ibis.memtable(stage_changes(source, spec).to_pyarrow())
 
     per_person = changes.group_by("person_id").agg(
         current=changes.stage.argmax(changes._pos), furthest=changes.stage.max())
@@ -250,11 +275,7 @@ def run_stages(source: EventSource, spec: StagesSpec) -> StagesResult:
         "stage": model.ids, "name": [s.name(spec.language) for s in model.stages],
         "people": now, "share": [c / total if total else None for c in now],
     })
-    scoped = scoped_events(source, spec.filters)
-    if spec.as_of is not None:
-        scoped = scoped.filter(scoped.timestamp < datetime.combine(
-            spec.as_of + timedelta(days=1), time()))
-    seen = int(scoped.person_id.nunique().to_pandas())
+    seen = int(seen_events(source, spec).person_id.nunique().to_pandas())
     summary = {"model": model.name, "people": seen, "people_in_stages": total,
                "people_without_stage": seen - total}
     return StagesResult(spec, frame, summary, {
