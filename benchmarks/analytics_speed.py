@@ -651,6 +651,35 @@ def main(argv: list[str] | None = None) -> None:
                             args.table_source_max_events)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print("\nfor benchmarks/RESULTS.md:\n" + markdown(results))
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The case table of a run as Markdown rows (what RESULTS.md records)."""
+    floor = results["floor"]
+    lines = ["| case | seconds | vs floor | peak RSS | answer |", "|---|---|---|---|---|",
+             f"| floor: count(*), count(distinct person_id) | {floor['seconds']:.3f} | 1x | "
+             f"{floor['rss_mb']:,.0f} MB | {floor['answer']} |"]
+    for name, measured in results["cases"].items():
+        title = CASES[name].title
+        if "missing" in measured:
+            lines.append(f"| {title} | {measured['missing']} | | | |")
+            continue
+        answer = _short(measured["answer"], 70).replace("|", "/")
+        lines.append(f"| {title} | {measured['seconds']:.2f} | {measured['ratio']:.1f}x | "
+                     f"{measured['rss_mb']:,.0f} MB | {answer} |")
+    peers = results.get("peers") or {}
+    if peers:
+        lines += ["", "| end to end from Parquet | load | funnel | step matrix | total | peak |",
+                  "|---|---|---|---|---|---|"]
+        for who, measured in peers.items():
+            if "missing" in measured:
+                lines.append(f"| {who} | {measured['missing']} | | | | |")
+                continue
+            cells = " | ".join(_cell(measured.get(k)).strip()
+                               for k in ("load", "funnel", "step_matrix", "seconds"))
+            lines.append(f"| {who} | {cells} | {measured['rss_mb']:,.0f} MB |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
