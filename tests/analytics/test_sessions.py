@@ -148,6 +148,10 @@ def test_the_campaign_split_by_hand() -> None:
     assert result.summary["bounce_rate"] == pytest.approx(5 / 6)
     assert result.summary["median_length_seconds"] == 0
     assert result.summary["p90_length_seconds"] == pytest.approx(0.5 * 420)
+    assert result.frame[["sessions", "people"]].values.tolist() == [[6, 1]]
+    assert result.entry_channels.values.tolist() == [["direct", 6, 1.0]]
+    assert json.loads(json.dumps(result.to_dict()))["summary"]["sessions"] == 6
+    assert result.figure().data[0].type == "bar"
 
 
 def test_bad_specs_name_the_field() -> None:

@@ -202,6 +202,7 @@ def test_an_empty_source_gives_an_empty_result() -> None:
     assert result.over_time.empty and result.transitions.empty
     assert result.summary["people"] == 0
     json.dumps(result.to_dict())
+    assert result.figure().data[0].type == "sankey"
 
 
 # -- the demo ------------------------------------------------------------------------------
@@ -226,6 +227,7 @@ def test_the_default_template_places_the_demo_people_sensibly(demo_store: Any) -
     # nobody reaches Retention without a purchase before it
     retained = people[people["entered_retention"].notna()]
     assert (retained["entered_purchase"] < retained["entered_retention"]).all()
+    assert len(retained) > 50
     # people who never ordered and never started a checkout never reached Purchase
     checkout = set(events.filter(events.event == "Checkout Started")
                    .person_id.to_pyarrow().to_pylist())

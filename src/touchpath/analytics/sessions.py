@@ -69,13 +69,13 @@ class SessionsResult(AnalysisResult):
 
 
 def session_table(source: EventSource, spec: SessionsSpec) -> ir.Table:
-    """One row per session: ``person_id``, ``session_id``, ``started``, ``length_seconds``,
+    """One row per session: ``person_id``, ``session_index``, ``started``, ``length_seconds``,
     ``events`` and ``entry_channel`` (of the session's first event the analysis sees)."""
     events = scoped_events(source, spec.filters, sessions=True,
                            session_timeout_seconds=spec.timeout_seconds,
                            split_on_campaign=spec.split_on_campaign)
     order = [events[c] for c in ORDER]
-    grouped = events.group_by("person_id", "session_id").agg(
+    grouped = events.group_by("person_id", "session_index").agg(  # an int: cheaper than the id
         started=events.timestamp.min(), ended=events.timestamp.max(), events=events.count(),
         entry_channel=events.channel.first(order_by=order, include_null=True))
     return grouped.mutate(
