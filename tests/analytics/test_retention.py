@@ -161,6 +161,33 @@ def test_on_or_after_is_never_below_on_and_never_rises() -> None:
     assert after.retention != on.retention  # the golden log tells them apart
 
 
+def test_mixpanel_calendar_and_rolling_day_example() -> None:
+    """Mixpanel's help: an activity at 8 pm Monday then 6 am Tuesday is day 1 in calendar
+    windows, though only 10 hours later (day 0 in rolling windows, day 1 = 24-48 hours)."""
+    monday = datetime(2026, 1, 5, 20, 0)
+    rows = [{"person_id": "u", "event": "Sign Up", "timestamp": monday},
+            {"person_id": "u", "event": "Post", "timestamp": datetime(2026, 1, 6, 6, 0)},
+            {"person_id": "v", "event": "Sign Up", "timestamp": monday},
+            {"person_id": "v", "event": "Post", "timestamp": datetime(2026, 1, 6, 20, 0)},
+            {"person_id": "w", "event": "$page", "timestamp": datetime(2026, 1, 9)}]
+    base = {"cohort_event": {"event": "Sign Up"}, "return_event": {"event": "Post"},
+            "period": "day", "periods": 2}
+    calendar = retention(source_of(rows), from_dict(RetentionSpec, base))
+    rolling = retention(source_of(rows), from_dict(RetentionSpec, {**base, "windows": "rolling"}))
+    assert calendar.retention == [0.0, 1.0]  # both came back the next calendar day
+    assert rolling.retention == [0.5, 0.5]   # u after 10 hours, v after exactly 24 hours
+
+
+def test_the_docs_examples_are_valid_specs() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "retention.md").read_text()
+    blocks = [b.split("```", 1)[0] for b in text.split("```json")[1:]]
+    assert len(blocks) == 2
+    from_dict(RetentionSpec, json.loads(blocks[0]))
+    from touchpath.analytics.lifecycle import LifecycleSpec
+
+    from_dict(LifecycleSpec, json.loads(blocks[1]))
+
+
 # -- errors and empty results ----------------------------------------------------------------
 
 @pytest.mark.parametrize(("data", "field", "words"), [
