@@ -24,7 +24,14 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from touchpath.analytics.filters import EventMatcher, Filters
-from touchpath.analytics.frame import ORDER, check_events, matches, scoped_events
+from touchpath.analytics.frame import (
+    ORDER,
+    check_events,
+    condition,
+    matches,
+    property_value,
+    scoped_events,
+)
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
@@ -121,10 +128,10 @@ def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
     flags: dict[str, ir.Value] = {}
     for matcher, name in priors.items():
         if not (matcher.any_event and not matcher.where):
-            flags[name.replace("prior", "hit")] = _flag(events, matches(events, matcher))
+            flags[name.replace("prior", "hit")] = _flag(events, _matches(events, matcher))
     for index, stage in enumerate(model.stages):
         for j, rule in enumerate(stage.rules):
-            test = matches(events, rule.matcher)
+            test = _matches(events, rule.matcher)
             if rule.channels:
                 test = test & events.channel.isin(list(rule.channels)).fill_null(False)
             flags[f"_rule{index}_{j}"] = _flag(events, test)
@@ -151,6 +158,15 @@ def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
             branches.append((test, index))
     stage = ibis.cases(*branches, else_=ibis.null("int64")).cast("int64")
     return narrow.mutate(stage=stage).select("person_id", *ORDER, "_pos", "stage")
+
+
+def _matches(events: ir.Table, matcher: EventMatcher) -> ir.Value:
+    """:func:`matches`, reading the properties (JSON) only of events with a matching name."""
+    if not matcher.where or matcher.any_event:
+        return matches(events, matcher)
+    named = matches(events, EventMatcher(matcher.event))
+    rest = ibis.and_(*(condition(property_value(events, r.property), r) for r in matcher.where))
+    return ibis.cases((named, rest), else_=False)
 
 
 def _flag(events: ir.Table, test: ir.Value) -> ir.Value:
