@@ -8,6 +8,11 @@ EXPECTED = {
     "QueryError", "Settings", "StorageError", "StoreLockedError", "TouchpathError",
     "ValidationError", "WriteResult", "__version__", "classify", "import_file", "load_mapping",
     "load_settings", "open_store", "parse_message",
+    # analytics
+    "AnalysisResult", "DateRange", "DidEvent", "EventMatcher", "Filters", "FunnelSpec",
+    "FunnelStep", "HasProperties", "LifecycleSpec", "PathsSpec", "PersonList", "PropertyFilter",
+    "RetentionSpec", "SavedSegment", "SessionsSpec", "StageModel", "StagesSpec", "TableSource",
+    "analyse", "load_stages", "save_segment",
 }
 
 

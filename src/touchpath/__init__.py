@@ -5,8 +5,32 @@ the journey, analyse it and show it as a living journey map.
 
 >>> import touchpath
 >>> settings = touchpath.load_settings(env={})
+>>> spec = touchpath.FunnelSpec(steps=(touchpath.FunnelStep("Product Viewed"),
+...                                    touchpath.FunnelStep("Order Completed")))
+>>> # touchpath.analyse(store, spec).frame  -> one row per step
 """
 
+from touchpath.analytics import (
+    AnalysisResult,
+    DateRange,
+    DidEvent,
+    EventMatcher,
+    Filters,
+    FunnelSpec,
+    FunnelStep,
+    HasProperties,
+    LifecycleSpec,
+    PathsSpec,
+    PersonList,
+    PropertyFilter,
+    RetentionSpec,
+    SavedSegment,
+    SessionsSpec,
+    StagesSpec,
+    TableSource,
+    save_segment,
+)
+from touchpath.analytics import run as analyse
 from touchpath.collect.importer import ImportSummary, import_file
 from touchpath.collect.mapping import ImportMapping, load_mapping
 from touchpath.config import Settings, load_settings
@@ -22,6 +46,7 @@ from touchpath.errors import (
     ValidationError,
 )
 from touchpath.journey.channels import CHANNELS, classify
+from touchpath.journey.stages import StageModel, load_stages
 from touchpath.spec.messages import ParseOptions, parse_message
 from touchpath.store.base import EraseResult, EventStore, WriteResult
 from touchpath.store.duckdb_store import DuckDBStore
@@ -30,30 +55,51 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CHANNELS",
+    "AnalysisResult",
     "AuthError",
     "ConfigError",
+    "DateRange",
+    "DidEvent",
     "DuckDBStore",
     "EraseResult",
+    "EventMatcher",
     "EventStore",
+    "Filters",
+    "FunnelSpec",
+    "FunnelStep",
+    "HasProperties",
     "ImportMapping",
     "ImportSummary",
+    "LifecycleSpec",
     "NotFoundError",
     "ParseOptions",
+    "PathsSpec",
     "PayloadTooLargeError",
+    "PersonList",
+    "PropertyFilter",
     "QueryError",
+    "RetentionSpec",
+    "SavedSegment",
+    "SessionsSpec",
     "Settings",
+    "StageModel",
+    "StagesSpec",
     "StorageError",
     "StoreLockedError",
+    "TableSource",
     "TouchpathError",
     "ValidationError",
     "WriteResult",
     "__version__",
+    "analyse",
     "classify",
     "import_file",
     "load_mapping",
     "load_settings",
+    "load_stages",
     "open_store",
     "parse_message",
+    "save_segment",
 ]
 
 
