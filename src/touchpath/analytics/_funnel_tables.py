@@ -6,6 +6,7 @@ Every aggregate runs in Ibis over the attempts table; pandas only reshapes the a
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ibis
@@ -25,7 +26,19 @@ LAST_BIN = "30+ days"
 
 
 def seconds_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
-    return later.delta(earlier, unit="microsecond").cast("float64") / 1e6
+    return micros_between(later, earlier).cast("float64") / 1e6
+
+
+def micros_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.IntegerValue:
+    """Whole microseconds: their sum is exact, so a mean does not vary with the engine's
+    parallel summation order (a float sum did, in the last digits, from run to run)."""
+    return later.delta(earlier, unit="microsecond")
+
+
+def mean_seconds(total_micros: Any, count: Any) -> float | None:
+    if count is None or total_micros is None or pd.isna(count) or int(count) == 0:
+        return None
+    return int(total_micros) / int(count) / 1e6
 
 
 def chosen(attempts: ir.Table, spec: FunnelSpec, by: list[str]) -> ir.Table:
@@ -40,8 +53,14 @@ def chosen(attempts: ir.Table, spec: FunnelSpec, by: list[str]) -> ir.Table:
     return ranked.filter(ranked._rank == 0).drop("_rank")
 
 
-def step_rows(picked: ir.Table, spec: FunnelSpec, by: list[str]) -> pd.DataFrame:
-    """One row per (group..., step): count and times from the previous step."""
+def _pairs(n: int) -> list[tuple[int, int]]:
+    pairs = [(k - 1, k) for k in range(2, n + 1)]
+    return [*pairs, (1, n)] if n > 2 else pairs
+
+
+def aggregates(picked: ir.Table, spec: FunnelSpec, by: list[str], full: bool) -> pd.DataFrame:
+    """One query: per group, the count at each step and the median and mean time from the
+    previous step; with ``full`` also the percentiles of each step pair and the histogram."""
     n = len(spec.steps)
     aggs: dict[str, Any] = {}
     for k in range(1, n + 1):
@@ -50,16 +69,36 @@ def step_rows(picked: ir.Table, spec: FunnelSpec, by: list[str]) -> pd.DataFrame
             gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
             aggs[f"med_{k}"] = gap.median()
             aggs[f"mean_{k}"] = gap.mean()
+    if full:
+        for a, b in _pairs(n):
+            gap = seconds_between(picked[f"t_{b}"], picked[f"t_{a}"])
+            aggs[f"n_{a}_{b}"] = gap.count()
+            aggs[f"mean_{a}_{b}"] = gap.mean()
+            for p in PERCENTILES:
+                aggs[f"p{int(p * 100)}_{a}_{b}"] = gap.quantile(p)
+        for k in range(2, n + 1):
+            gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
+            low = 0.0
+            for i, (edge, _) in enumerate((*BINS, (math.inf, LAST_BIN))):
+                inside = (gap >= low) if math.isinf(edge) else (gap >= low) & (gap < edge)
+                aggs[f"h_{k}_{i}"] = inside.fill_null(False).cast("int64").sum()
+                low = edge
     grouped = picked.group_by(by).aggregate(**aggs) if by else picked.aggregate(**aggs)
-    data = grouped.to_pandas()
+    return grouped.to_pandas()
+
+
+def step_rows(data: pd.DataFrame, spec: FunnelSpec, by: list[str]) -> pd.DataFrame:
+    """One row per (group..., step): count, conversions, drop-off, times from the previous
+    step, from the rows of :func:`aggregates`."""
+    n = len(spec.steps)
     labels = spec.labels
     out: list[dict[str, Any]] = []
     for _, row in data.iterrows():
-        first = int(row["c_1"] or 0)
+        first = _int(row["c_1"])
         for k in range(1, n + 1):
-            count = int(row[f"c_{k}"] or 0)
-            previous = int(row[f"c_{k - 1}"] or 0) if k > 1 else count
-            following = int(row[f"c_{k + 1}"] or 0) if k < n else None
+            count = _int(row[f"c_{k}"])
+            previous = _int(row[f"c_{k - 1}"]) if k > 1 else count
+            following = _int(row[f"c_{k + 1}"]) if k < n else None
             record: dict[str, Any] = {c: row[c] for c in by}
             record.update({
                 "step": k, "label": labels[k - 1], "count": count,
@@ -77,32 +116,25 @@ def step_rows(picked: ir.Table, spec: FunnelSpec, by: list[str]) -> pd.DataFrame
     return frame
 
 
+def _int(value: Any) -> int:
+    return 0 if value is None or pd.isna(value) else int(value)
+
+
 def _num(value: Any) -> float | None:
     if value is None or pd.isna(value):
         return None
     return float(value)
 
 
-def time_to_convert(picked: ir.Table, spec: FunnelSpec) -> pd.DataFrame:
+def time_to_convert(data: pd.DataFrame, spec: FunnelSpec) -> pd.DataFrame:
     """Per pair of consecutive steps (and first to last): attempts, mean and percentiles."""
-    n = len(spec.steps)
-    pairs = [(k - 1, k) for k in range(2, n + 1)]
-    if n > 2:
-        pairs.append((1, n))
-    aggs: dict[str, Any] = {}
-    for a, b in pairs:
-        gap = seconds_between(picked[f"t_{b}"], picked[f"t_{a}"])
-        aggs[f"n_{a}_{b}"] = gap.count()
-        aggs[f"mean_{a}_{b}"] = gap.mean()
-        for p in PERCENTILES:
-            aggs[f"p{int(p * 100)}_{a}_{b}"] = gap.quantile(p)
-    row = picked.aggregate(**aggs).to_pandas().iloc[0]
+    row = data.iloc[0]
     labels = spec.labels
     out = []
-    for a, b in pairs:
+    for a, b in _pairs(len(spec.steps)):
         record: dict[str, Any] = {"from_step": a, "to_step": b,
                                   "from": labels[a - 1], "to": labels[b - 1],
-                                  "converted": int(row[f"n_{a}_{b}"] or 0),
+                                  "converted": _int(row[f"n_{a}_{b}"]),
                                   "mean_seconds": _num(row[f"mean_{a}_{b}"])}
         for p in PERCENTILES:
             record[f"p{int(p * 100)}_seconds"] = _num(row[f"p{int(p * 100)}_{a}_{b}"])
@@ -110,24 +142,13 @@ def time_to_convert(picked: ir.Table, spec: FunnelSpec) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def histogram(picked: ir.Table, spec: FunnelSpec) -> pd.DataFrame:
-    """Counts of step-to-step times in fixed bins (under a minute ... over 30 days)."""
-    n = len(spec.steps)
-    parts = []
-    for k in range(2, n + 1):
-        gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
-        label = ibis.cases(*((gap < edge, name) for edge, name in BINS), else_=LAST_BIN)
-        part = picked.filter(picked.reached >= k).mutate(_bin=label)
-        parts.append(part.group_by("_bin").aggregate(count=part.count())
-                     .mutate(to_step=ibis.literal(k, "int64")))
-    data = ibis.union(*parts).to_pandas() if len(parts) > 1 else parts[0].to_pandas()
-    order = [name for _, name in BINS] + [LAST_BIN]
-    rows = []
-    for k in range(2, n + 1):
-        counts = {r["_bin"]: int(r["count"]) for _, r in data[data.to_step == k].iterrows()}
-        for name in order:
-            rows.append({"from_step": k - 1, "to_step": k, "bin": name,
-                         "count": counts.get(name, 0)})
+def histogram(data: pd.DataFrame, spec: FunnelSpec) -> pd.DataFrame:
+    """Counts of step-to-step times in fixed bins (under a minute ... over 30 days); a bin
+    includes its lower edge."""
+    row = data.iloc[0]
+    names = [name for _, name in BINS] + [LAST_BIN]
+    rows = [{"from_step": k - 1, "to_step": k, "bin": name, "count": _int(row[f"h_{k}_{i}"])}
+            for k in range(2, len(spec.steps) + 1) for i, name in enumerate(names)]
     return pd.DataFrame(rows, columns=["from_step", "to_step", "bin", "count"])
 
 

@@ -35,6 +35,7 @@ from touchpath.analytics._funnel_spec import (
 )
 from touchpath.analytics._funnel_tables import (
     NONE,
+    aggregates,
     chosen,
     histogram,
     step_rows,
@@ -136,15 +137,17 @@ def run_funnel(source: EventSource, spec: FunnelSpec) -> FunnelResult:
     """Run a funnel on an event source (the store, or a :class:`TableSource`)."""
     table = funnel_attempts(source, spec)
     picked = chosen(table, spec, [])
-    overall = step_rows(picked, spec, [])
+    data = aggregates(picked, spec, [], full=True)
+    overall = step_rows(data, spec, [])
     tables: dict[str, pd.DataFrame] = {
-        "time_to_convert": time_to_convert(picked, spec),
-        "histogram": histogram(picked, spec),
+        "time_to_convert": time_to_convert(data, spec),
+        "histogram": histogram(data, spec),
     }
     frame = overall
     if spec.breakdown is not None:
         split = _grouped(table)
-        frame = step_rows(chosen(split, spec, ["breakdown"]), spec, ["breakdown"])
+        by = ["breakdown"]
+        frame = step_rows(aggregates(chosen(split, spec, by), spec, by, full=False), spec, by)
         firsts = frame[frame.step == 1].sort_values(["count", "breakdown"],
                                                      ascending=[False, True])
         rank = {value: i for i, value in enumerate(firsts["breakdown"])}
@@ -204,7 +207,8 @@ def compare_funnel(source: EventSource, spec: FunnelSpec, segment_a: Segment,
     for segment in (segment_a, segment_b):
         narrowed = with_segment(spec, segment)
         picked = chosen(funnel_attempts(source, narrowed), narrowed, [])
-        counts.append(list(step_rows(picked, narrowed, [])["count"]))
+        data = aggregates(picked, narrowed, [], full=False)
+        counts.append(list(step_rows(data, narrowed, [])["count"]))
     return compare(counts[0], counts[1], spec.labels, names)
 
 
