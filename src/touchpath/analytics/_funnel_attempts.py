@@ -60,7 +60,7 @@ def attempts(source: EventSource, spec: FunnelSpec) -> ir.Table:
     events = entity_events(source, spec)
     n = len(spec.steps)
     flags = {f"m_{k}": matches(events, step.matcher).fill_null(False)
-             for k, step in enumerate(spec.steps, 1)}
+             for k, step in enumerate(spec.steps, 1) if same_as(spec)[k] == k}
     flags.update({f"x_{j}": matches(events, ex.matcher).fill_null(False)
                   for j, ex in enumerate(spec.exclusions)})
     breakdown = spec.breakdown
@@ -88,6 +88,21 @@ def attempts(source: EventSource, spec: FunnelSpec) -> ir.Table:
     return out.select(*columns)
 
 
+def same_as(spec: FunnelSpec) -> dict[int, int]:
+    """Each step's number -> the first step with the same matcher: repeated steps share
+    their match flag and next-event window (a 20-step funnel over 5 events needs 5)."""
+    first: dict[object, int] = {}
+    out = {}
+    for k, step in enumerate(spec.steps, 1):
+        key = (step.matcher.names, step.matcher.where)
+        out[k] = first.setdefault(key, k)
+    return out
+
+
+def _m(rows: ir.Table, spec: FunnelSpec, k: int) -> ir.BooleanValue:
+    return rows[f"m_{same_as(spec)[k]}"]
+
+
 def _window_ok(spec: FunnelSpec, entry_ts: ir.TimestampValue,
                ts: ir.TimestampValue) -> ir.BooleanValue:
     return ts <= entry_ts + ibis.interval(seconds=spec.window_seconds)
@@ -96,8 +111,9 @@ def _window_ok(spec: FunnelSpec, entry_ts: ir.TimestampValue,
 def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     n = len(spec.steps)
     after = ibis.window(group_by=rows.entity, order_by=rows.pos, rows=(1, None))
+    canon = same_as(spec)
     nexts = {f"nx_{k}": ibis.cases((rows[f"m_{k}"], rows.pos), else_=ibis.null("int64"))
-             .min().over(after) for k in range(2, n + 1)}
+             .min().over(after) for k in sorted({canon[i] for i in range(2, n + 1)})}
     nexts.update({f"nx_x{j}": ibis.cases((rows[f"x_{j}"], rows.pos), else_=ibis.null("int64"))
                   .min().over(after) for j in range(len(spec.exclusions))})
     rows = rows.mutate(**nexts)
@@ -107,7 +123,7 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     carried = {f"xp_{j}": first[f"nx_x{j}"] for j in range(len(spec.exclusions))}
     out = first.select(
         "entity", "unit", "person_id", entry_ts=first.timestamp, entry_msg=first.message_id,
-        reached=ibis.literal(1, "int64"), t_1=first.timestamp, nxt=first.nx_2,
+        reached=ibis.literal(1, "int64"), t_1=first.timestamp, nxt=first[f"nx_{canon[2]}"],
         prev_ts=first.timestamp, last_msg=first.message_id,
         group=first._bd if attribution != "step" or step_of_value == 1
         else ibis.null("string"),
@@ -119,9 +135,9 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
         fetch = {"_sp": rows.pos, "_st": rows.timestamp, "_smsg": rows.message_id,
                  "_sbd": rows._bd, "_se": rows.entity}
         if k < n:
-            fetch["_snx"] = rows[f"nx_{k + 1}"]
+            fetch["_snx"] = rows[f"nx_{canon[k + 1]}"]
         fetch.update({f"_sx{j}": rows[f"nx_x{j}"] for j in range(len(spec.exclusions))})
-        targets = rows.filter(rows[f"m_{k}"]).select(**fetch).view()
+        targets = rows.filter(_m(rows, spec, k)).select(**fetch).view()
         out = out.view()  # a plain relation: the next join must not extend the last one
         joined = out.left_join(targets, [out.entity == targets._se, out.nxt == targets._sp])
         ok = (joined.reached == k - 1) & joined._sp.notnull() \
@@ -179,7 +195,7 @@ def _strict(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     w = ibis.window(group_by=rows.entity, order_by=rows.pos)
     leads = {}
     for k in range(2, n + 1):
-        leads[f"lm_{k}"] = rows[f"m_{k}"].lead(k - 1).over(w)
+        leads[f"lm_{k}"] = _m(rows, spec, k).lead(k - 1).over(w)
         leads[f"lt_{k}"] = rows.timestamp.lead(k - 1).over(w)
         leads[f"lmsg_{k}"] = rows.message_id.lead(k - 1).over(w)
         leads[f"lbd_{k}"] = rows._bd.lead(k - 1).over(w)
@@ -229,9 +245,9 @@ def _any(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     ahead = ibis.window(group_by=rows.entity, order_by=rows.pos, rows=(0, None))
     firsts = {}
     for k in range(1, n + 1):
-        firsts[f"np_{k}"] = ibis.cases((rows[f"m_{k}"], rows.pos),
+        firsts[f"np_{k}"] = ibis.cases((_m(rows, spec, k), rows.pos),
                                        else_=ibis.null("int64")).min().over(ahead)
-        firsts[f"nt_{k}"] = ibis.cases((rows[f"m_{k}"], rows.timestamp),
+        firsts[f"nt_{k}"] = ibis.cases((_m(rows, spec, k), rows.timestamp),
                                        else_=ibis.null("timestamp")).min().over(ahead)
     anchors = rows.mutate(**firsts)
     conditions = {f"c_{k}": (anchors[f"nt_{k}"].notnull()
