@@ -340,3 +340,18 @@ def test_demo_email_visitors_convert_about_twice_as_often_as_paid_social(
     per_channel = result.frame[result.frame.step == 2].set_index("breakdown")["conversion"]
     online = per_channel.drop(["store", "(none)"], errors="ignore")  # store customers online
     assert per_channel["email"] == online.max()  # the best acquisition channel online
+
+
+def test_result_is_json_ready_and_draws_one_trace_per_breakdown_value() -> None:
+    spec = from_dict(FunnelSpec, {**json.loads((GOLDEN / "spec.json").read_text()),
+                                  "breakdown": {"property": "channel"}, "trend": "day",
+                                  "drop_off": True, "correlation": True})
+    result = run_funnel(_golden_source(), spec)
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["kind"] == "funnel" and data["summary"]["entered"] == 5
+    assert set(data["tables"]) == {"time_to_convert", "histogram", "overall", "trend",
+                                   "drop_off_next", "correlation"}
+    assert [trace.name for trace in result.figure().data] == ["email", "paid_social"]
+    # cat dropped at step 1 (nothing after her view but her order), eve after her view too
+    nexts = {(r["step"], r["next_event"]): r["count"] for r in data["tables"]["drop_off_next"]}
+    assert nexts == {(1, "Order Completed"): 1, (1, "(nothing)"): 1, (2, "(nothing)"): 1}
