@@ -221,14 +221,8 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
                          pd.DataFrame({"person_id": [], "last_seen": []}), None)
     history, end = seen.events, ibis.literal(seen.end, type="timestamp")
 
-    cohort = history.filter(matches(history, spec.cohort_event))
-    group = [cohort.person_id]
-    if spec.recurring:
-        group.append(period_index(cohort.timestamp, spec.period))
-    ranked = cohort.mutate(_rank=ibis.row_number().over(
-        group_by=group, order_by=[cohort[c] for c in ORDER]))
-    entries = ranked.filter(ranked._rank == 0).select(
-        "person_id", entry_at=ranked.timestamp, entry_id=ranked.message_id)
+    entries = first_events(history.filter(matches(history, spec.cohort_event)),
+                           spec.period if spec.recurring else None)
     if seen.start is not None:
         entries = entries.filter(entries.entry_at >= seen.start)
     if spec.cohort_property is None:
@@ -245,11 +239,9 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
 
     returns = history.filter(matches(history, spec.return_event)).select(
         "person_id", at=history.timestamp, at_id=history.message_id, revenue=history.revenue)
-    pairs = members.join(returns, [
-        members.person_id == returns.person_id,
-        (returns.at > members.entry_at)
-        | ((returns.at == members.entry_at) & (returns.at_id >= members.entry_id)),
-    ])
+    pairs = members.join(returns, [members.person_id == returns.person_id,
+                                   returns.at >= members.entry_at])
+    pairs = pairs.filter((pairs.at > pairs.entry_at) | (pairs.at_id >= pairs.entry_id))
     pairs = pairs.mutate(k=offset(pairs.at, pairs.entry_at, spec.period, spec.windows))
 
     parts = [_part("size", members.group_by(["cohort", "horizon"]).agg(n=members.count())
@@ -263,10 +255,10 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
         parts.append(_part("base", base.rename(k="horizon")))
     elif spec.mode == "on":
         counted = pairs.filter(pairs.k <= pairs.horizon).select(
-            "cohort", "person_id", "entry_id", "k").distinct()
+            "cohort", "person_id", "entry_at", "k").distinct()
         parts.append(_part("value", counted.group_by(["cohort", "k"]).agg(n=counted.count())))
     else:
-        furthest = pairs.group_by(["cohort", "person_id", "entry_id", "horizon"]).agg(
+        furthest = pairs.group_by(["cohort", "person_id", "entry_at", "horizon"]).agg(
             last=pairs.k.max())
         furthest = furthest.mutate(k=ibis.least(furthest["last"], furthest.horizon))
         parts.append(_part("reach", furthest.group_by(["cohort", "k"]).agg(n=furthest.count())))
@@ -283,6 +275,19 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
     cells = ibis.union(*parts).to_pandas()
     people = (churned.select("person_id", "last_seen").order_by("person_id").to_pandas())
     return _assemble(spec, cells, people, seen.end)
+
+
+def first_events(events: ir.Table, period: str | None = None) -> ir.Table:
+    """Each person's first event in :data:`ORDER` (of each calendar ``period`` if given):
+    ``person_id``, ``entry_at``, ``entry_id``. The minimum of a (timestamp, message id)
+    struct is that order's first; one aggregation, where a row number would sort every event."""
+    keys = ["person_id"]
+    if period is not None:
+        events = events.mutate(_period=period_index(events.timestamp, period))
+        keys.append("_period")
+    first = events.group_by(keys).agg(_first=ibis.struct(
+        {"at": events[ORDER[0]], "id": events[ORDER[1]]}).min())
+    return first.select("person_id", entry_at=first._first["at"], entry_id=first._first["id"])
 
 
 def _part(name: str, table: ir.Table) -> ir.Table:
