@@ -285,24 +285,29 @@ def campaign_key(events: ir.Table) -> ir.StringValue:
 def _campaign_starts(marked: ir.Table) -> ir.Table:
     """``_starts`` also at campaign changes. Within a timeout-cut visit every session after the
     first starts at a campaign-carrying event, so "the campaign of the session so far" is the
-    campaign of the visit's previous campaign-carrying event (none if there is none)."""
+    campaign of the visit's previous campaign-carrying event (none if there is none). That
+    event is found with running maxima over the person's events (one sort): the latest
+    earlier campaign-carrying event, as ``<position>|<campaign>`` text, and the position of
+    the latest visit start."""
     order = [marked[c] for c in ORDER]
+    window = ibis.window(group_by=marked.person_id, order_by=order)
+    marked = marked.mutate(_pos=ibis.row_number().over(window), _key=campaign_key(marked))
+    order = [marked[c] for c in ORDER]
+    earlier = ibis.window(group_by=marked.person_id, order_by=order, rows=(None, -1))
+    so_far = ibis.cumulative_window(group_by=marked.person_id, order_by=order)
+    position = marked._pos.cast("string").lpad(20, "0")
+    tagged = ibis.ifelse(marked._key.notnull(), position + "|" + marked._key,
+                         ibis.null("string"))
     marked = marked.mutate(
-        _visit=marked._starts.cumsum(group_by=marked.person_id, order_by=order),
-        _key=campaign_key(marked))
-    order = [marked[c] for c in ORDER]
-    marked = marked.mutate(_seen=marked._key.notnull().cast("int64").cumsum(
-        group_by=[marked.person_id, marked._visit], order_by=order))
-    order = [marked[c] for c in ORDER]
-    # the key of each run's first event: the campaign-carrying event that opened the run
-    marked = marked.mutate(_run_key=marked._key.first().over(ibis.window(
-        group_by=[marked.person_id, marked._visit, marked._seen], order_by=order)))
-    order = [marked[c] for c in ORDER]
-    before = marked._run_key.lag().over(ibis.window(
-        group_by=[marked.person_id, marked._visit], order_by=order))
-    split = marked._key.notnull() & (before.isnull() | (before != marked._key))
-    return marked.mutate(_starts=(marked._starts == 1) | split).mutate(
-        _starts=lambda t: t._starts.cast("int64")).drop("_visit", "_key", "_seen", "_run_key")
+        _last_tag=tagged.max().over(earlier),
+        _visit_at=ibis.ifelse(marked._starts == 1, marked._pos, ibis.null("int64"))
+        .max().over(so_far))
+    last_at = marked._last_tag.left(20).cast("int64")
+    last_key = marked._last_tag.substr(21)
+    same_visit = marked._last_tag.notnull() & (last_at >= marked._visit_at)
+    split = marked._key.notnull() & (~same_visit | (last_key != marked._key))
+    return marked.mutate(_starts=((marked._starts == 1) | split).cast("int64")).drop(
+        "_pos", "_key", "_last_tag", "_visit_at")
 
 
 def check_events(source: EventSource, matchers: dict[str, EventMatcher]) -> None:
