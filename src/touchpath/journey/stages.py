@@ -99,6 +99,9 @@ class Stage:
         if not self.rules:
             raise ValidationError("needs at least one entry rule", field="rules")
 
+    def __hash__(self) -> int:  # names is a dict: specs holding a model stay hashable
+        return hash((self.id, tuple(sorted(self.names.items())), self.rules, self.description))
+
     def name(self, language: str = "en") -> str:
         """The stage's name in ``language``, falling back to English."""
         return self.names.get(language) or self.names["en"]
