@@ -68,12 +68,13 @@ def aggregates(picked: ir.Table, spec: FunnelSpec, by: list[str], full: bool) ->
         if k > 1:
             gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
             aggs[f"med_{k}"] = gap.median()
-            aggs[f"mean_{k}"] = gap.mean()
+            aggs[f"sum_{k}"] = micros_between(picked[f"t_{k}"], picked[f"t_{k - 1}"]).sum()
+            aggs[f"cnt_{k}"] = gap.count()
     if full:
         for a, b in _pairs(n):
             gap = seconds_between(picked[f"t_{b}"], picked[f"t_{a}"])
             aggs[f"n_{a}_{b}"] = gap.count()
-            aggs[f"mean_{a}_{b}"] = gap.mean()
+            aggs[f"sum_{a}_{b}"] = micros_between(picked[f"t_{b}"], picked[f"t_{a}"]).sum()
             for p in PERCENTILES:
                 aggs[f"p{int(p * 100)}_{a}_{b}"] = gap.quantile(p)
         for k in range(2, n + 1):
@@ -106,7 +107,8 @@ def step_rows(data: pd.DataFrame, spec: FunnelSpec, by: list[str]) -> pd.DataFra
                 "conversion_from_previous": count / previous if previous else None,
                 "dropped": count - following if following is not None else None,
                 "median_seconds_from_previous": _num(row.get(f"med_{k}")),
-                "mean_seconds_from_previous": _num(row.get(f"mean_{k}")),
+                "mean_seconds_from_previous": (
+                    mean_seconds(row.get(f"sum_{k}"), row.get(f"cnt_{k}")) if k > 1 else None),
             })
             out.append(record)
     columns = [*by, "step", "label", "count", "conversion", "conversion_from_previous",
@@ -135,7 +137,8 @@ def time_to_convert(data: pd.DataFrame, spec: FunnelSpec) -> pd.DataFrame:
         record: dict[str, Any] = {"from_step": a, "to_step": b,
                                   "from": labels[a - 1], "to": labels[b - 1],
                                   "converted": _int(row[f"n_{a}_{b}"]),
-                                  "mean_seconds": _num(row[f"mean_{a}_{b}"])}
+                                  "mean_seconds": mean_seconds(row[f"sum_{a}_{b}"],
+                                                               row[f"n_{a}_{b}"])}
         for p in PERCENTILES:
             record[f"p{int(p * 100)}_seconds"] = _num(row[f"p{int(p * 100)}_{a}_{b}"])
         out.append(record)

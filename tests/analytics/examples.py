@@ -1,0 +1,21 @@
+"""One example spec per analysis, on the demo data: the surfaces (CLI, REST) are checked to
+answer the same numbers as the Python API for each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+EXAMPLES: dict[str, dict[str, Any]] = {
+    "funnel": {
+        "steps": [{"event": "Product Viewed"}, {"event": "Product Added"},
+                  {"event": "Checkout Started"}, {"event": "Order Completed"}],
+        "window_seconds": 7 * 86400,
+        "breakdown": {"property": "initial_channel", "source": "person"},
+    },
+    "paths": {"start": {"event": "Product Viewed"}, "max_steps": 4, "top": 10},
+    "retention": {"cohort_event": {"event": "Order Completed"}, "period": "month",
+                  "periods": 4, "mode": "on_or_after"},
+    "stages": {"model": "default", "period": "month"},
+    "lifecycle": {"period": "month"},
+    "sessions": {"period": "month"},
+}
