@@ -134,9 +134,11 @@ def _ask_server(server: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
+    if value is None or (not isinstance(value, str | list | tuple | dict) and pd.isna(value)):
+        return ""
     if isinstance(value, float):
-        return "" if value != value else f"{value:,.4g}"
-    return "" if value is None else str(value)
+        return f"{value:,.4g}"
+    return str(value)
 
 
 def _command(name: str, help_text: str) -> None:
