@@ -131,6 +131,18 @@ def test_golden(name: str) -> None:
     assert_same(want, reference.retention(every, spec, today=date(2026, 3, 1)), name)
 
 
+def test_churned_people_carry_their_last_activity() -> None:
+    spec = from_dict(RetentionSpec, json.loads(
+        (GOLDEN / "weekly_calendar_on.expected.json").read_text())["spec"])
+    result = retention(golden_source(), spec)
+    churned = result.tables["churned"]
+    assert dict(zip(churned["person_id"], churned["last_seen"], strict=True)) == {
+        "bob": datetime(2026, 1, 12, 1), "carol": datetime(2026, 1, 20, 10),
+        "dave": datetime(2026, 1, 14, 15), "frank": datetime(2026, 1, 6, 8)}
+    assert result.to_dict()["tables"]["churned"][0] == {
+        "person_id": "bob", "last_seen": "2026-01-12T01:00:00"}
+
+
 # -- peers' definitions ----------------------------------------------------------------------
 
 def test_period_zero_is_everyone_when_the_return_event_is_the_cohort_event() -> None:

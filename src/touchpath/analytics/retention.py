@@ -46,6 +46,7 @@ ROLLING_DAYS = {"day": 1, "week": 7, "month": 30}
 MAX_PERIODS = 400
 NOT_SET = "(not set)"
 """The cohort of people without a value of ``cohort_property``."""
+PERSON_PART = "churned person"
 _NAME = re.compile(r"^[A-Za-z0-9_$][A-Za-z0-9_$ \-.]*$")
 _EPOCH_MONDAY = date(1969, 12, 29)
 
@@ -272,9 +273,20 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
     flagged = members.semi_join(churned, "person_id")
     parts.append(_part("churned", flagged.group_by("cohort").agg(n=flagged.count())
                        .mutate(k=ibis.literal(0, type="int64"))))
+    # the churned people ride in the same query (their CTEs are shared): last seen as exact
+    # microseconds since 1970 (below 2**53, so exact in a float64)
+    epoch = ibis.literal(datetime(1970, 1, 1), type="timestamp")
+    parts.append(churned.select(part=ibis.literal(PERSON_PART), cohort=churned.person_id,
+                                k=ibis.literal(0, type="int64"),
+                                n=churned.last_seen.delta(epoch, unit="microsecond")
+                                .cast("float64")))
     cells = ibis.union(*parts).to_pandas()
-    people = (churned.select("person_id", "last_seen").order_by("person_id").to_pandas())
-    return _assemble(spec, cells, people, seen.end)
+    persons = cells[cells["part"] == PERSON_PART]
+    people = pd.DataFrame({
+        "person_id": persons["cohort"].astype(str),
+        "last_seen": pd.to_datetime(persons["n"].round().astype("int64"), unit="us"),
+    }).sort_values("person_id")
+    return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.end)
 
 
 def first_events(events: ir.Table, period: str | None = None) -> ir.Table:
