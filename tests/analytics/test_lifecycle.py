@@ -45,7 +45,7 @@ def rows_of(result: LifecycleResult) -> list[dict[str, Any]]:
             for row in result.frame.to_dict(orient="records")]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(event_rows())
 def test_lifecycle_equals_the_reference_for_every_option(rows: list[dict[str, Any]]) -> None:
     source = source_of(rows)
