@@ -41,6 +41,8 @@ SPECS: list[dict[str, Any]] = [
      "periods": 5, "windows": "rolling"},
     {"cohort_property": "initial_channel", "period": "week", "periods": 3,
      "mode": "on_or_after", "as_of": "2026-01-12"},
+    {"cohort_event": {"event": "B"}, "cohort_property": "initial_channel", "period": "day",
+     "periods": 3, "filters": {"channels": ["email", "paid_search"]}},
     {"cohort_event": {"event": "$page"}, "period": "day", "periods": 5, "as_of": "2026-01-09",
      "filters": {"date_range": {"start": "2026-01-04", "end": "2026-01-15"}}},
     {"cohort_event": {"event": "C"}, "period": "day", "periods": 4,

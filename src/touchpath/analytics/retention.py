@@ -231,7 +231,9 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
             {"day": "D", "week": "W", "month": "M"}[spec.period]).date().cast("string"))
     else:
         name = spec.cohort_property
-        props = person_properties(history, [name])
+        # over all of the person's events, as person filters are (an event filter or a
+        # channel filter does not change who a person is)
+        props = person_properties(source.table("events"), [name])
         props = props.select("person_id", cohort=props[name].cast("string").fill_null(NOT_SET))
         entries = entries.join(props, "person_id")
     horizon = ibis.least(offset(end, entries.entry_at, spec.period, spec.windows) - 1,

@@ -14,6 +14,7 @@ from tests.analytics.reference.common import (
     bounds,
     by_person,
     is_match,
+    order_key,
     person_property,
     scoped,
 )
@@ -74,6 +75,7 @@ def retention(all_events: list[Event], spec: RetentionSpec, today: date = TODAY
     n = spec.periods
     cohorts: dict[Any, dict[str, Any]] = {}
     churned_people = []
+    everyone = by_person(sorted(all_events, key=order_key))
     for person, events in by_person(history).items():
         entries = []  # (position in events, event)
         periods_entered = set()
@@ -99,7 +101,7 @@ def retention(all_events: list[Event], spec: RetentionSpec, today: date = TODAY
             if spec.cohort_property is None:
                 label: Any = period_first_day(entry["timestamp"], spec.period)
             else:
-                value = person_property(events, spec.cohort_property)
+                value = person_property(everyone[person], spec.cohort_property)
                 label = NOT_SET if value is None else str(value)
             horizon = min(offset(end, entry["timestamp"], spec.period, spec.windows) - 1, n - 1)
             cell = cohorts.setdefault(label, {
