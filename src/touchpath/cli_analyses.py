@@ -105,7 +105,7 @@ def _print(answer: dict[str, Any], frame: pd.DataFrame, fmt: Format,
         output.write_text(text, encoding="utf-8")
 
 
-def _ask_server(server: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+def _ask_server(server: str, name: str, spec: dict[str, Any], persons: bool) -> dict[str, Any]:
     """POST the spec to a running server; its error envelope becomes the same error here."""
     from touchpath import errors
 
@@ -114,6 +114,8 @@ def _ask_server(server: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("set the server's admin token (TOUCHPATH_ADMIN_TOKEN or "
                               "admin_token in touchpath.toml)", field="admin_token")
     url = server.rstrip("/") + f"/v1/analyses/{urllib.parse.quote(name)}"
+    if persons:
+        url += "?persons=true"
     if not url.startswith(("http://", "https://")):
         raise ValidationError("give the server as http://host:port", field="--server")
     request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
@@ -151,6 +153,8 @@ def _command(name: str, help_text: str) -> None:
         parquet: Annotated[Path | None, typer.Option(
             help="Run on a Parquet export ('touchpath export') instead of the store.")] = None,
         output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
+        persons: Annotated[bool, typer.Option(
+            "--persons", help="With --format json: add the tables that list people.")] = False,
         server: Annotated[str | None, typer.Option(
             help="Ask a running 'touchpath serve' (e.g. http://127.0.0.1:8000) instead of opening "
                  "the store, which the server holds; the token is the admin_token setting.")
@@ -164,7 +168,7 @@ def _command(name: str, help_text: str) -> None:
             data = read_spec(spec, set_ or [])
             source = _source(parquet)
             if server is not None:
-                answer = _ask_server(server, name, data)
+                answer = _ask_server(server, name, data, persons)
                 frame = pd.DataFrame(answer["rows"])
             else:
                 if source is not None:
@@ -172,7 +176,7 @@ def _command(name: str, help_text: str) -> None:
                 else:
                     with open_store() as store:
                         result = run_json(store, name, data)
-                answer, frame = result.to_dict(), result.frame
+                answer, frame = result.to_dict(persons=persons), result.frame
             _print(answer, frame, fmt, output)  # type: ignore[arg-type]
 
     command.__doc__ = help_text + " See docs/" + _doc_page(name) + "."

@@ -141,7 +141,7 @@ def test_churned_people_carry_their_last_activity() -> None:
     assert dict(zip(churned["person_id"], churned["last_seen"], strict=True)) == {
         "bob": datetime(2026, 1, 12, 1), "carol": datetime(2026, 1, 20, 10),
         "dave": datetime(2026, 1, 14, 15), "frank": datetime(2026, 1, 6, 8)}
-    assert result.to_dict()["tables"]["churned"][0] == {
+    assert result.to_dict(persons=True)["tables"]["churned"][0] == {
         "person_id": "bob", "last_seen": "2026-01-12T01:00:00"}
 
 

@@ -78,3 +78,13 @@ def test_segments_round_trip(client: TestClient) -> None:
     assert saved.status_code == 200, saved.text
     assert client.get("/v1/segments", headers=AUTH).json()["email-acquired"]["where"][0][
         "value"] == "email"
+
+
+def test_person_lists_only_when_asked(client: TestClient) -> None:
+    spec = {"cohort_event": {"event": "Order Completed"}, "period": "month", "periods": 2}
+    plain = client.post("/v1/analyses/retention", json=spec, headers=AUTH).json()
+    assert plain["person_tables"] == ["churned"] and "churned" not in plain["tables"]
+    full = client.post("/v1/analyses/retention?persons=true", json=spec, headers=AUTH).json()
+    churned = full["tables"]["churned"]
+    assert len(churned) == full["summary"]["churned"] > 0
+    assert churned[0]["person_id"].startswith("p_")

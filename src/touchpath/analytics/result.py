@@ -22,19 +22,27 @@ class AnalysisResult:
     """
 
     kind: ClassVar[str] = "analysis"
+    person_tables: ClassVar[tuple[str, ...]] = ()
+    """Tables that list people (one row per person): left out of :meth:`to_dict` unless asked
+    for, since they grow with the store (a REST answer would carry every churned person)."""
     spec: Any
     frame: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``{"kind", "spec", "summary", "rows", "tables": {name: rows}}``."""
+    def to_dict(self, *, persons: bool = False) -> dict[str, Any]:
+        """JSON-ready: ``{"kind", "spec", "summary", "rows", "tables": {name: rows}}``; the
+        :attr:`person_tables` only with ``persons=True`` (their names are listed under
+        ``"person_tables"`` either way)."""
+        tables = {name: records(frame) for name, frame in self.tables.items()
+                  if persons or name not in self.person_tables}
         return {
             "kind": self.kind,
             "spec": to_dict(self.spec),
             "summary": json_ready(self.summary),
             "rows": records(self.frame),
-            "tables": {name: records(frame) for name, frame in self.tables.items()},
+            "tables": tables,
+            "person_tables": [n for n in self.person_tables if n in self.tables],
         }
 
     def figure(self) -> Any:

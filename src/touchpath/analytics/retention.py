@@ -176,6 +176,7 @@ class RetentionResult(AnalysisResult):
     """
 
     kind: ClassVar[str] = "retention"
+    person_tables: ClassVar[tuple[str, ...]] = ("churned",)
 
     @property
     def retention(self) -> list[float | None]:

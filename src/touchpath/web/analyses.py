@@ -34,15 +34,17 @@ def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore
             {"event": "Product Viewed"}, {"event": "Order Completed"}],
             "window_seconds": 604800}]),
         format: str = "json",
+        persons: bool = False,
         db: DuckDBStore = Depends(store),  # noqa: B008
     ) -> Any:
-        """Run the analysis ``name`` on the spec in the body (see docs/<analysis>.md)."""
+        """Run the analysis ``name`` on the spec in the body (see docs/<analysis>.md).
+        ``persons=true`` adds the tables that list people (e.g. retention's churned people)."""
         if format not in ("json", "csv"):
             raise ValidationError("use json or csv", field="format")
         result = run_json(db, name, spec)
         if format == "csv":
             return Response(result.frame.to_csv(index=False), media_type="text/csv")
-        return result.to_dict()
+        return result.to_dict(persons=persons)
 
     @router.get("/v1/segments", tags=["analytics"])
     def segments(db: DuckDBStore = Depends(store)) -> dict[str, Any]:  # noqa: B008
