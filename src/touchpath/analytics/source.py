@@ -14,7 +14,6 @@ import duckdb
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from touchpath.errors import NotFoundError
 
@@ -34,13 +33,14 @@ class TableSource:
     >>> TableSource.from_parquet("export/events")        # doctest: +SKIP
     """
 
-    def __init__(self, events: pa.Table, **tables: pa.Table) -> None:
+    def __init__(self, events: pa.Table | None = None, **tables: pa.Table) -> None:
         self._connection = duckdb.connect()
-        for name, table in {"events": events, **tables}.items():
+        named = {"events": events, **tables} if events is not None else dict(tables)
+        for name, table in named.items():
             self._connection.register("_arrow_in", table)
             self._connection.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _arrow_in')
             self._connection.unregister("_arrow_in")
-        self._names = {"events", *tables}
+        self._names = set(named)
         self._backend: Any = ibis.duckdb.from_connection(self._connection)
 
     @classmethod
@@ -51,10 +51,17 @@ class TableSource:
             path = path / "events"
         if not path.exists():
             raise NotFoundError(f"no Parquet events at {path}", field="path")
-        table = pq.read_table(path, partitioning="hive") if path.is_dir() else pq.read_table(path)
-        if "date" in table.column_names:  # the export's partition column, not an event column
-            table = table.drop_columns(["date"])
-        return cls(table)
+        files = sorted(str(p) for p in path.rglob("*.parquet")) if path.is_dir() else [str(path)]
+        if not files:
+            raise NotFoundError(f"no Parquet files under {path}", field="path")
+        source = cls()
+        # a view, not a copy: the files are read as each query needs them (a copy held every
+        # column in memory, 1.7 GB per million events)
+        relation = source._connection.read_parquet(files, hive_partitioning=path.is_dir())
+        columns = [c for c in relation.columns if c != "date"]  # the export's partition column
+        relation.select(*columns).create_view("events")
+        source._names.add("events")
+        return source
 
     def table(self, name: str = "events") -> ir.Table:
         if name not in self._names:  # Ibis' list_tables fails on DuckDB 2
