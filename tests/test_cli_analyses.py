@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from tests.analytics.examples import EXAMPLES
 from touchpath.analytics.registry import ANALYSES, load_all, run_json
 from touchpath.cli import app
-from touchpath.cli_analyses import ANALYSIS_COMMANDS, read_spec
+from touchpath.cli_analyses import read_spec
 from touchpath.config import load_settings
 from touchpath.errors import ValidationError
 from touchpath.store.duckdb_store import DuckDBStore
@@ -21,9 +21,11 @@ from touchpath.store.duckdb_store import DuckDBStore
 runner = CliRunner()
 
 
-def test_every_registered_analysis_has_a_command() -> None:
+def test_every_registered_analysis_has_a_command_and_an_example() -> None:
     load_all()
-    assert set(ANALYSIS_COMMANDS) == set(ANALYSES)
+    listed = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
+    for name, entry in ANALYSES.items():
+        assert f" {name} " in listed and entry.help[:40] in listed, name
     assert set(EXAMPLES) == set(ANALYSES)
 
 

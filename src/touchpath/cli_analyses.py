@@ -22,18 +22,9 @@ import typer
 import yaml
 from rich.table import Table
 
+from touchpath.analytics.registry import ANALYSES, load_all
 from touchpath.cli import _errors, app, open_store, out, settings
 from touchpath.errors import ValidationError
-
-ANALYSIS_COMMANDS: dict[str, str] = {
-    "funnel": "How many people go through a series of steps, where they drop, how long it takes.",
-    "paths": "What people do after an event, before an event, or between two.",
-    "retention": "How many people of each cohort come back, period by period.",
-    "lifecycle": "New, returning, resurrecting and dormant people per period.",
-    "stages": "Where people are on the journey: people per stage, stage conversion and flow.",
-    "sessions": "Sessions per period, their length, bounce rate and entry channels.",
-}
-"""The analysis commands (the registry's analyses; a test keeps the two equal)."""
 
 Format = Literal["table", "json", "csv"]
 
@@ -187,8 +178,9 @@ def _doc_page(name: str) -> str:
     return {"funnel": "funnels.md", "lifecycle": "retention.md"}.get(name, f"{name}.md")
 
 
-for _name, _help in ANALYSIS_COMMANDS.items():
-    _command(_name, _help)
+load_all()
+for _analysis in ANALYSES.values():
+    _command(_analysis.name, _analysis.help)
 
 
 @segments_app.command("save")

@@ -132,7 +132,8 @@ def _grouped(table: ir.Table) -> ir.Table:
     return table.mutate(breakdown=table.group.fill_null(NONE))
 
 
-@register("funnel", FunnelSpec, "conversion through a sequence of steps, with time to convert")
+@register("funnel", FunnelSpec, "How many people go through a series of steps, where they "
+          "drop, how long it takes.")
 def run_funnel(source: EventSource, spec: FunnelSpec) -> FunnelResult:
     """Run a funnel on an event source (the store, or a :class:`TableSource`)."""
     table = funnel_attempts(source, spec)

@@ -74,7 +74,7 @@ class LifecycleResult(AnalysisResult):
         return fig
 
 
-@register("lifecycle", LifecycleSpec, "new, returning, resurrecting and dormant people by period")
+@register("lifecycle", LifecycleSpec, "New, returning, resurrecting and dormant people per period.")
 def run_lifecycle(source: EventSource, spec: LifecycleSpec) -> LifecycleResult:
     check_events(source, {"active_event": spec.active_event})
     return lifecycle(source, spec)

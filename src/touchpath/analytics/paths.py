@@ -146,7 +146,7 @@ class PathsResult(AnalysisResult):
         return figure
 
 
-@register("paths", PathsSpec, "the top paths from, to or between events; Sankey, step matrix")
+@register("paths", PathsSpec, "What people do after an event, before an event, or between two.")
 def run_paths(source: EventSource, spec: PathsSpec) -> PathsResult:
     """Run a paths analysis on ``source``."""
     _check_names(source, spec)

@@ -209,7 +209,7 @@ class RetentionResult(AnalysisResult):
         return fig
 
 
-@register("retention", RetentionSpec, "cohorts by first (or every) event, and who came back")
+@register("retention", RetentionSpec, "How many people of each cohort come back, period by period.")
 def run_retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
     check_events(source, {"cohort_event": spec.cohort_event, "return_event": spec.return_event})
     return retention(source, spec)
