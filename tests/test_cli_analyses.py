@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.analytics.examples import EXAMPLES
-from touchpath.analytics.registry import ANALYSES, load_all, run_json
+from touchpath.analytics.registry import ANALYSES, run_json
 from touchpath.cli import app
 from touchpath.cli_analyses import read_spec
 from touchpath.config import load_settings
@@ -22,7 +22,6 @@ runner = CliRunner()
 
 
 def test_every_registered_analysis_has_a_command_and_an_example() -> None:
-    load_all()
     listed = runner.invoke(app, ["--help"], env={"COLUMNS": "200"}).stdout
     for name, entry in ANALYSES.items():
         assert f" {name} " in listed and entry.help[:40] in listed, name

@@ -22,7 +22,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from touchpath.analytics.registry import ANALYSES, load_all
+from touchpath.analytics.registry import ANALYSES
 from touchpath.cli import _errors, app, open_store, out, settings
 from touchpath.errors import ValidationError
 
@@ -178,7 +178,6 @@ def _doc_page(name: str) -> str:
     return {"funnel": "funnels.md", "lifecycle": "retention.md"}.get(name, f"{name}.md")
 
 
-load_all()
 for _analysis in ANALYSES.values():
     _command(_analysis.name, _analysis.help)
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, ClassVar, Literal
 
 from touchpath.errors import ValidationError
+from touchpath.journey.channels import CHANNELS
 
 Op = Literal[
     "eq", "neq", "in", "not_in", "gt", "gte", "lt", "lte",
@@ -97,6 +98,24 @@ class PropertyFilter:
         )
 
 
+def check_event_filters(where: tuple[PropertyFilter, ...]) -> None:
+    """Raise, naming ``where[i].property``, unless every filter names an event property."""
+    for i, condition in enumerate(where):
+        try:
+            condition.check_event_property()
+        except ValidationError as exc:
+            exc.field = f"where[{i}].{exc.field}"
+            raise
+
+
+def check_channels(channels: tuple[str, ...], field: str = "channels") -> None:
+    """Raise, naming ``<field>[i]``, unless every channel is one of :data:`CHANNELS`."""
+    for i, channel in enumerate(channels):
+        if channel not in CHANNELS:
+            raise ValidationError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}",
+                                  field=f"{field}[{i}]")
+
+
 def _check_scalar(value: Any) -> None:
     if value is not None and not isinstance(value, str | int | float | bool):
         raise ValidationError(f"expected a string, number or true/false, got {value!r}",
@@ -119,12 +138,7 @@ class EventMatcher:
         if "*" in names and len(names) > 1:
             raise ValidationError("'*' already matches every event; list no others",
                                   field="event")
-        for i, condition in enumerate(self.where):
-            try:
-                condition.check_event_property()
-            except ValidationError as exc:
-                exc.field = f"where[{i}].{exc.field}"
-                raise
+        check_event_filters(self.where)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -226,9 +240,4 @@ class Filters:
     segments: tuple[Segment, ...] = ()
 
     def __post_init__(self) -> None:
-        for i, condition in enumerate(self.where):
-            try:
-                condition.check_event_property()
-            except ValidationError as exc:
-                exc.field = f"where[{i}].{exc.field}"
-                raise
+        check_event_filters(self.where)

@@ -30,10 +30,10 @@ from touchpath.analytics.filters import (
     PropertyFilter,
     SavedSegment,
     Segment,
+    check_channels,
 )
 from touchpath.analytics.source import EventSource
 from touchpath.errors import ValidationError
-from touchpath.journey.channels import CHANNELS
 from touchpath.spec.timestamps import utcnow
 
 ORDER = ("timestamp", "message_id")
@@ -203,10 +203,7 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
     computed from all of a person's events before any event filter.
     """
     events = source.table("events")
-    for i, channel in enumerate(filters.channels):
-        if channel not in CHANNELS:
-            raise ValidationError(f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}",
-                                  field=f"filters.channels[{i}]")
+    check_channels(filters.channels, "filters.channels")
     start, end = date_bounds(filters.date_range, today)
     if filters.person_where:
         props = person_properties(events, sorted({r.property for r in filters.person_where}))

@@ -1,7 +1,9 @@
 """The analyses by name: one entry per analysis for the CLI, the REST API and the dashboard.
 
-Each analysis module registers its spec type and its run function with :func:`register`;
-:func:`run` dispatches on the spec's type, :func:`run_json` builds the spec from JSON first.
+Each analysis module registers its spec type and its run function with :func:`register` when it
+is imported; importing ``touchpath`` imports them all (``touchpath.analytics``), so the table is
+full before anything can look in it. :func:`run` dispatches on the spec's type;
+:func:`run_json` builds the spec from JSON first.
 """
 
 from __future__ import annotations
@@ -41,7 +43,6 @@ def register(name: str, spec_type: type, help: str) -> Callable[[Runner], Runner
 
 
 def analysis(name: str) -> Analysis:
-    load_all()
     try:
         return ANALYSES[name]
     except KeyError:
@@ -51,7 +52,6 @@ def analysis(name: str) -> Analysis:
 
 def run(source: EventSource, spec: Any) -> AnalysisResult:
     """Run any analysis spec on ``source``."""
-    load_all()
     for entry in ANALYSES.values():
         if type(spec) is entry.spec_type:
             return entry.run(source, spec)
@@ -66,7 +66,3 @@ def spec_from_json(name: str, data: Any) -> Any:
 def run_json(source: EventSource, name: str, data: Any) -> AnalysisResult:
     """Build the spec of analysis ``name`` from JSON and run it."""
     return analysis(name).run(source, spec_from_json(name, data))
-
-
-def load_all() -> None:
-    import touchpath.analytics  # noqa: F401  (each analysis module registers on import)

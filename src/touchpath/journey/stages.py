@@ -26,9 +26,13 @@ from typing import Any
 import yaml
 
 from touchpath.analytics.codec import from_dict
-from touchpath.analytics.filters import EventMatcher, PropertyFilter
+from touchpath.analytics.filters import (
+    EventMatcher,
+    PropertyFilter,
+    check_channels,
+    check_event_filters,
+)
 from touchpath.errors import ValidationError
-from touchpath.journey.channels import CHANNELS
 
 LANGUAGES = ("en", "he", "ar")
 """The languages every template names its stages in (``/work/shared/GLOSSARY.md``)."""
@@ -59,17 +63,8 @@ class StageRule:
             raise ValidationError("must be at least 1", field="after_count")
         if self.after_count != 1 and self.after is None:
             raise ValidationError("after_count needs after", field="after_count")
-        for i, condition in enumerate(self.where):
-            try:
-                condition.check_event_property()
-            except ValidationError as exc:
-                exc.field = f"where[{i}].{exc.field}"
-                raise
-        for i, channel in enumerate(self.channels):
-            if channel not in CHANNELS:
-                raise ValidationError(
-                    f"unknown channel {channel!r}; channels: {', '.join(CHANNELS)}",
-                    field=f"channels[{i}]")
+        check_event_filters(self.where)
+        check_channels(self.channels)
 
     @property
     def matcher(self) -> EventMatcher:

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Response
 
 from touchpath.analytics.codec import to_dict
-from touchpath.analytics.registry import ANALYSES, load_all, run_json
+from touchpath.analytics.registry import ANALYSES, run_json
 from touchpath.analytics.segments import list_segments, save_segment, segment_from_dict
 from touchpath.errors import ValidationError
 from touchpath.store.duckdb_store import DuckDBStore
@@ -25,7 +25,7 @@ def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore
     @router.get("/v1/analyses", tags=["analytics"])
     def list_analyses() -> list[dict[str, str]]:
         """Every analysis: its name and what it answers."""
-        return [{"name": a.name, "help": a.help} for a in _all()]
+        return [{"name": name, "help": ANALYSES[name].help} for name in sorted(ANALYSES)]
 
     @router.post("/v1/analyses/{name}", tags=["analytics"])
     def run_analysis(
@@ -60,8 +60,3 @@ def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore
         return {"name": name, "segment": to_dict(parsed)}
 
     return router
-
-
-def _all() -> list[Any]:
-    load_all()
-    return sorted(ANALYSES.values(), key=lambda a: a.name)
