@@ -69,6 +69,14 @@ class Settings:
             " timeout; an analysis asking for another timeout computes sessions as it runs."
         ),
     )
+    survey_secret: str = dataclasses.field(
+        default="",
+        metadata=_doc(
+            "Secret that signs survey links (e-mail/SMS) and the case webhooks'"
+            " X-Touchpath-Signature. Empty: a random secret is made once and kept in the store,"
+            " so links stay valid across restarts."
+        ),
+    )
     ip_mode: str = dataclasses.field(
         default="truncate",
         metadata=_doc(

@@ -445,7 +445,7 @@ class DuckDBStore:
             con.register("_remap", remap)
             # _combo_person: a row of this batch resolved by the SQL fast path to a person
             # that this batch merges away must follow the merge
-            for table_name in ("identities", "events", "_combo_person"):
+            for table_name in ("identities", "events", "survey_cases", "_combo_person"):
                 con.execute(
                     f"UPDATE {table_name} SET person_id = r.kept FROM _remap r "
                     f"WHERE {table_name}.person_id = r.merged"

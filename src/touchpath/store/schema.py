@@ -178,14 +178,54 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        6,
+        "surveys and the follow-up cases of their answers",
+        (
+            """
+            CREATE TABLE surveys (
+                id VARCHAR PRIMARY KEY,
+                definition VARCHAR NOT NULL,
+                active BOOLEAN NOT NULL,
+                saved_at TIMESTAMP NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE survey_cases (
+                case_id VARCHAR PRIMARY KEY,
+                person_id VARCHAR NOT NULL,
+                survey_id VARCHAR NOT NULL,
+                response_id VARCHAR NOT NULL,
+                rule VARCHAR NOT NULL,
+                score DOUBLE,
+                comment VARCHAR,
+                opened_at TIMESTAMP NOT NULL,
+                due_at TIMESTAMP NOT NULL,
+                owner VARCHAR,
+                status VARCHAR NOT NULL,
+                closed_at TIMESTAMP,
+                root_cause VARCHAR,
+                webhook_url VARCHAR,
+                webhook_status VARCHAR,
+                webhook_attempts INTEGER NOT NULL DEFAULT 0
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("person_id",),
     "identities": ("person_id",),
     "identity_merges": ("kept_person", "merged_person"),
+    "survey_cases": ("person_id",),
 }
 """Every table holding a person's data, and the columns that name the person."""
 
-EXPORT_TABLES = ("events", "identities", "identity_merges", "imports", "write_keys", "segments")
+EXPORT_TABLES = ("events", "identities", "identity_merges", "imports", "write_keys", "segments",
+                 "surveys", "survey_cases")
 """Tables written by ``export`` and read back by ``import_parquet``."""

@@ -30,8 +30,10 @@ from touchpath.collect.keys import KeyRing, create_key, list_keys, revoke_key
 from touchpath.config import Settings
 from touchpath.errors import AuthError, RateLimitError, TouchpathError
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.voice.cases import WebhookSender
 from touchpath.web.analyses import analyses_router
 from touchpath.web.collector import collector_router
+from touchpath.web.surveys import is_public_survey_path, surveys_router
 
 logger = logging.getLogger("touchpath")
 
@@ -63,6 +65,10 @@ CORS_HEADERS = {
 }
 
 
+def is_cors_path(path: str) -> bool:
+    return path in CORS_PATHS or is_public_survey_path(path)
+
+
 class WriteRoutesCors:
     """CORS for the write routes only, as plain ASGI (Starlette's ``BaseHTTPMiddleware`` costs
     more per request than a small ingest call itself)."""
@@ -72,7 +78,7 @@ class WriteRoutesCors:
         self.headers = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in CORS_PATHS:
+        if scope["type"] != "http" or not is_cors_path(scope["path"]):
             await self.app(scope, receive, send)
             return
         if scope["method"] == "OPTIONS":
@@ -97,6 +103,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
         store = DuckDBStore(settings)
         app.state.store = store
         app.state.keys = KeyRing(store)
+        app.state.webhooks = WebhookSender(store)
         window = settings.dedupe_window_hours
         app.state.committer = GroupCommitter(
             store, dedupe_window=timedelta(hours=window) if window else None)
@@ -133,7 +140,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
         logger.exception("unexpected error on %s", request.url.path)
         response = _error(503, "storage_error", "the request failed and stored nothing; retry")
         response.headers["Retry-After"] = "1"
-        if request.url.path in CORS_PATHS:
+        if is_cors_path(request.url.path):
             response.headers.update(CORS_HEADERS)
         return response
 
@@ -161,6 +168,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
 
     app.include_router(collector_router(settings))
     app.include_router(analyses_router(admin, store))
+    app.include_router(surveys_router(admin, store))
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:
