@@ -6,7 +6,8 @@ if (w.touchpath && w.touchpath.loaded) return;
 const me = d.currentScript || d.querySelector('script[data-write-key]');
 const attr = (n) => me && me.getAttribute('data-' + n);
 const KEY = attr('write-key'), MAX = 20, LIB = { name: 'touchpath.js', version: '0.1.0' };
-const API = (attr('host') || (me ? new URL(me.src, loc.href).origin : '')).replace(/\/+$/, '') + '/v1/batch';
+const HOST = (attr('host') || (me ? new URL(me.src, loc.href).origin : '')).replace(/\/+$/, '');
+const API = HOST + '/v1/batch';
 const required = attr('consent') === 'required';
 const blocked = attr('respect-dnt') === 'true' &&
   (nav.doNotTrack === '1' || nav.globalPrivacyControl === true);
@@ -58,13 +59,15 @@ const campaign = () => {
 const enqueue = (type, fields) => {
   if (!enabled()) return;
   last = Math.max(Date.now(), last + 1);
-  queue.push(Object.assign({ type, messageId: uuid(), timestamp: new Date(last).toISOString(),
+  const m = Object.assign({ type, messageId: uuid(), timestamp: new Date(last).toISOString(),
     anonymousId: aid(), userId: uid(),
     context: { library: LIB, page: pageInfo(), campaign: campaign(), userAgent: nav.userAgent,
-      locale: nav.language, screen: { width: screen.width, height: screen.height } } }, fields));
+      locale: nav.language, screen: { width: screen.width, height: screen.height } } }, fields);
+  queue.push(m);
   queue = queue.slice(-500);
   persist();
   if (queue.length >= MAX && !failures) flush(); else schedule(3000);
+  return m.messageId;
 };
 
 // The queue stays in localStorage (one key per page) until the collector acknowledges it.
@@ -151,14 +154,48 @@ const onClick = (e) => {
     path: loc.pathname } });
 };
 
+// Surveys (data-surveys="on", docs/surveys-widget.md): after each track/page call, and once on
+// load, ask the collector whether a survey is due; the widget (/survey.js) loads only then.
+// At most one survey per page view; checks run one after another, in call order.
+const sv = { auto: attr('surveys') === 'on', asked: false, shown: false, chain: Promise.resolve(null), js: null };
+const lang = () => (attr('language') || d.documentElement.lang || nav.language || 'en').toLowerCase().split('-')[0];
+const ids = () => ({ anonymousId: aid(), userId: uid() || null });
+const widget = () => sv.js || (sv.js = new Promise((ok, fail) => {
+  const s = d.createElement('script');
+  s.src = HOST + '/survey.js'; s.async = true;
+  if (me && me.nonce) s.nonce = me.nonce; // a nonce-based CSP
+  s.onload = () => ok(w.touchpathSurvey);
+  s.onerror = () => { sv.js = null; fail(new Error('touchpath: /survey.js did not load')); };
+  (d.head || d.documentElement).appendChild(s);
+}));
+const check = (event, properties, messageId) => (sv.asked = true) && (sv.chain = sv.chain.then(async () => {
+  if (sv.shown || !enabled()) return null;
+  try {
+    const r = await fetch(HOST + '/v1/surveys/next', { method: 'POST', credentials: 'omit',
+      headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + btoa(KEY + ':') },
+      body: JSON.stringify(Object.assign(ids(), { event: event == null ? null : String(event),
+        properties: properties || null, messageId: messageId || null, language: lang() })) });
+    const s = r.ok ? (await r.json()).survey : null;
+    if (!s || sv.shown) return null;
+    sv.shown = true; // the collector counted it as shown: no second survey on this page view
+    (await widget()).show(s, { host: HOST, key: KEY, ids });
+    return s.id;
+  } catch (e) { console.warn('touchpath: survey check failed', e); return null; }
+}));
+const auto = (event, properties, messageId) => { if (sv.auto && enabled()) check(event, properties, messageId); };
+
 // The public API: window.touchpath.
 const autoPage = () => { if (pending && enabled()) { pending = false; api.page(); } };
 const api = {
   loaded: true,
-  track: (event, properties) => { if (event) enqueue('track', { event: String(event), properties: properties || {} }); },
+  track: (event, properties) => {
+    if (!event) return;
+    auto(event, properties, enqueue('track', { event: String(event), properties: properties || {} }));
+  },
   page: (name, properties) => {
     if (name && typeof name === 'object') { properties = name; name = undefined; }
-    enqueue('page', { name: name || undefined, properties: Object.assign(pageInfo(), properties) });
+    const props = Object.assign(pageInfo(), properties);
+    auto('$page', props, enqueue('page', { name: name || undefined, properties: props }));
   },
   identify: (userId, traits) => {
     if (userId && typeof userId === 'object') { traits = userId; userId = undefined; }
@@ -178,6 +215,7 @@ const api = {
   anonymousId: () => (enabled() ? aid() : null),
   userId: () => (enabled() && uid()) || null,
   push: (args) => call(Array.from(args || [])),
+  survey: { check: (event, properties) => check(event, properties) },
 };
 const call = ([name, ...rest] = []) => {
   if (name !== 'push' && typeof api[name] === 'function') api[name](...rest);
@@ -189,6 +227,7 @@ if (!KEY) console.warn('touchpath: the script tag needs data-write-key');
 stub.forEach((args) => call(Array.from(args)));
 pending = attr('auto-page') !== 'false';
 autoPage();
+if (!sv.asked) auto(null, null);
 if (enabled()) { claim(); if (queue.length) schedule(0); }
 if (attr('clicks') === 'true') d.addEventListener('click', onClick, true);
 d.addEventListener('visibilitychange', () => { if (d.visibilityState === 'hidden') beacon(); });
