@@ -344,8 +344,9 @@ def serve(
         run(config)
 
 
-# The analysis commands live in their own module; importing it adds them to ``app``.
-import touchpath.cli_analyses  # noqa: E402, F401
+# The analysis and survey commands live in their own modules; importing them adds them to
+# ``app``.
+from touchpath import cli_analyses, cli_surveys  # noqa: E402, F401
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from touchpath.analytics.codec import to_dict
 from touchpath.collect.committer import GroupCommitter
 from touchpath.errors import ValidationError
 from touchpath.spec.messages import parse_message
@@ -170,21 +171,18 @@ def surveys_router(admin: Callable[..., None], store: Callable[..., DuckDBStore]
     @guarded.get("/v1/surveys")
     def surveys(db: DuckDBStore = Depends(store)) -> list[dict[str, Any]]:  # noqa: B008
         """Every survey with its definition."""
-        from touchpath.analytics.codec import to_dict
-
         return [to_dict(s) for s in list_surveys(db)]
 
     @guarded.put("/v1/surveys/{survey_id}")
     def put_survey(survey_id: str, body: dict[str, Any] = Body(...),  # noqa: B008
                    db: DuckDBStore = Depends(store)) -> dict[str, Any]:  # noqa: B008
         """Create or replace a survey (its JSON form; see docs/surveys.md)."""
-        from touchpath.analytics.codec import to_dict
-
         survey = survey_from_dict({**body, "id": body.get("id", survey_id)})
         if survey.id != survey_id:
             raise ValidationError(f"the body's id {survey.id!r} differs from the URL's",
                                   field="id")
-        return to_dict(save_survey(db, survey))
+        saved: dict[str, Any] = to_dict(save_survey(db, survey))
+        return saved
 
     @guarded.post("/v1/surveys/{survey_id}/active")
     def activate(survey_id: str, active: bool = Body(..., embed=True),
