@@ -187,10 +187,12 @@ def model_function(model: str, spec: AttributionSpec
 
 
 def _none_counts(paths: ConversionPaths) -> tuple[float, float]:
-    for i in range(len(paths)):
-        if paths.path(i) == (NO_TOUCH,):
-            return float(paths.conversions[i]), float(paths.value[i])
-    return 0.0, 0.0
+    """The conversions and value of the path ``("(none)",)`` (conversions with no touch)."""
+    if NO_TOUCH not in paths.channels:
+        return 0.0, 0.0
+    none = paths.channels.index(NO_TOUCH)
+    alone = (paths.lengths == 1) & (paths.touches[paths.offsets[:-1]] == none)
+    return float(paths.conversions[alone].sum()), float(paths.value[alone].sum())
 
 
 def _frame(paths: ConversionPaths, per_model: dict[str, tuple[Floats, Floats]],
