@@ -333,6 +333,8 @@ def serve(
         if demo_data:
             from touchpath.collect.keys import DEMO_KEY, create_key, list_keys
             from touchpath.demo.load import load_demo
+            from touchpath.voice.catalog import list_surveys, save_survey
+            from touchpath.voice.survey import template_surveys
 
             with DuckDBStore(config) as store:
                 if store.stats()["events"] == 0:
@@ -340,6 +342,9 @@ def serve(
                     out.print(load_demo(store, size="small", seed=7))
                 if not any(k.name == "demo" for k in list_keys(store)):
                     create_key(store, "demo", source="web", key=DEMO_KEY)
+                if not list_surveys(store):
+                    for survey in template_surveys():
+                        save_survey(store, survey)
             err.print(f"demo write key: {DEMO_KEY}")
         run(config)
 

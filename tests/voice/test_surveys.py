@@ -31,7 +31,7 @@ class NoHooks:
 
 
 def support() -> sv.Survey:
-    return sv.load_survey_file(TEMPLATES / "support-csat.yaml")
+    return sv.load_survey_file(TEMPLATES / "csat-support.yaml")
 
 
 def test_templates_load_and_localise_in_three_languages() -> None:
@@ -83,11 +83,11 @@ def test_a_score_is_accepted_exactly_inside_its_scale(kind: str, value: int) -> 
 
 def test_catalog_saves_lists_pauses(store: DuckDBStore) -> None:
     save_survey(store, support())
-    save_survey(store, sv.load_survey_file(TEMPLATES / "post-purchase-nps.yaml"))
-    assert [s.id for s in list_surveys(store)] == ["support-csat", "post-purchase-nps"]
-    set_active(store, "support-csat", False)
-    assert [s.id for s in list_surveys(store, active_only=True)] == ["post-purchase-nps"]
-    assert load_survey(store, "support-csat").active is False
+    save_survey(store, sv.load_survey_file(TEMPLATES / "nps-post-purchase.yaml"))
+    assert [s.id for s in list_surveys(store)] == ["csat-support", "nps-post-purchase"]
+    set_active(store, "csat-support", False)
+    assert [s.id for s in list_surveys(store, active_only=True)] == ["nps-post-purchase"]
+    assert load_survey(store, "csat-support").active is False
     with pytest.raises(Exception, match="no survey 'nope'"):
         load_survey(store, "nope")
 

@@ -250,6 +250,15 @@ def load_survey_file(path: Path) -> Survey:
     return survey_from_dict(data)
 
 
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def template_surveys() -> list[Survey]:
+    """The surveys shipped as examples (``touchpath/voice/templates``): NPS after an order and
+    CSAT after a support ticket, in English, Hebrew and Arabic; the demo installs them."""
+    return [load_survey_file(path) for path in sorted(TEMPLATES.glob("*.yaml"))]
+
+
 def pick_language(survey: Survey, wanted: str | None) -> str:
     """The survey language for a wanted locale (``he-IL`` -> ``he``), else the default."""
     if wanted:
