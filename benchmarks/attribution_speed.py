@@ -18,7 +18,8 @@ lognormal). Two forms of the same journeys:
 With ``--ca-python`` (a Python with the ``ChannelAttribution`` package, GPL-3, not a touchpath
 dependency) its ``markov_model`` (simulation) runs on the same aggregated paths in a
 subprocess; its time and the largest difference of its removal effects and attributed
-conversions from the exact solution are printed.
+conversions from the exact solution are printed. ``--ca-data`` adds the same comparison on
+the package's own sample journeys (``src/cypack/data/Data.csv`` in its source distribution).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from touchpath.analytics.filters import EventMatcher
@@ -137,7 +139,8 @@ from ChannelAttribution import markov_model
 data = pd.read_csv(sys.argv[1])
 started = time.perf_counter()
 out = markov_model(data, "path", "conversions", var_value="value", var_null="nulls",
-                   order=int(sys.argv[2]), out_more=True, verbose=False, flg_pro=False)
+                   order=int(sys.argv[2]), out_more=True, verbose=False, flg_pro=False,
+                   nsim_start=float(sys.argv[3]), conv_par=float(sys.argv[4]))
 seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds,
                   "conversions": dict(zip(out["result"]["channel_name"],
@@ -147,13 +150,17 @@ print(json.dumps({"seconds": seconds,
 """
 
 
-def channel_attribution(python: str, paths: ConversionPaths, order: int) -> dict[str, Any]:
-    """ChannelAttribution's ``markov_model`` on the same paths, in its own interpreter."""
+def channel_attribution(python: str, paths: ConversionPaths, order: int,
+                        simulations: float = 1e5, convergence: float = 0.05) -> dict[str, Any]:
+    """ChannelAttribution's ``markov_model`` on the same paths, in its own interpreter
+    (``simulations`` = its ``nsim_start``, ``convergence`` its ``conv_par``; the defaults are
+    the package's)."""
     with tempfile.TemporaryDirectory() as folder:
         table = paths.to_frame(sep=" > ")[["path", "conversions", "value", "nulls"]]
         file = Path(folder) / "paths.csv"
         table.to_csv(file, index=False)
-        done = subprocess.run([python, "-c", CA_SCRIPT, str(file), str(order)],
+        done = subprocess.run([python, "-c", CA_SCRIPT, str(file), str(order),
+                               str(simulations), str(convergence)],
                               capture_output=True, text=True, check=False)
     if done.returncode:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
@@ -173,6 +180,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="journeys in the raw-event run (default: --journeys; 0: skip)")
     parser.add_argument("--ca-python", default=os.environ.get("CHANNELATTRIBUTION_PYTHON"),
                         help="a Python with ChannelAttribution installed, to compare with")
+    parser.add_argument("--ca-data", default=os.environ.get("ATTRIBUTION_CA_DATA"),
+                        help="ChannelAttribution's sample Data.csv (from its source "
+                             "distribution), compared on too")
     args = parser.parse_args(argv)
     print(f"attribution benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)
@@ -223,28 +233,44 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {'+'.join(models):<60}{seconds:>8.2f} s  "
                   f"({result.summary['distinct_paths']:,} distinct paths)", flush=True)
 
+    if args.ca_python and args.ca_data:
+        sample = ConversionPaths.from_frame(
+            pd.read_csv(args.ca_data, sep=";"), conversions="total_conversions",
+            value="total_conversion_value", nulls="total_null")
+        for order in (1, 2, 3):
+            seconds, ours = best_of(args.repeat, lambda o=order: markov(sample, o))
+            print(f"\nChannelAttribution's sample data ({len(sample):,} paths), order {order}: "
+                  f"exact {seconds:.3f} s", flush=True)
+            compare(channel_attribution(args.ca_python, sample, order), ours, sample)
+            if order == 1:
+                # more simulations, tighter convergence: the gap should shrink toward 0
+                for simulations, convergence in ((1e6, 0.01), (1e7, 0.005)):
+                    print(f"  with nsim_start={simulations:.0e}, conv_par={convergence}:")
+                    compare(channel_attribution(args.ca_python, sample, 1, simulations,
+                                                convergence), ours, sample)
     if args.ca_python:
         for order in (1, 2):
             print(f"\nChannelAttribution markov_model (order {order}, simulation) on the same "
                   f"{len(paths):,} paths:", flush=True)
-            theirs = channel_attribution(args.ca_python, paths, order)
-            if "error" in theirs:
-                print(f"  failed: {theirs['error']}")
-                continue
-            ours = exact[order]
-            names = list(paths.channels)
-            removal = np.array([theirs["removal"].get(n, 0.0) for n in names])
-            credit = np.array([theirs["conversions"].get(n, 0.0) for n in names])
-            print(f"  ChannelAttribution {theirs['seconds']:.2f} s; exact solution "
-                  f"{'(timed above)'}")
-            print(f"  largest removal-effect difference: "
-                  f"{np.abs(removal - ours.removal_effects).max():.4f} (removal effects "
-                  f"{ours.removal_effects.min():.3f}-{ours.removal_effects.max():.3f})")
-            print(f"  largest attributed-conversions difference: "
-                  f"{np.abs(credit - ours.conversions).max():,.1f} of "
-                  f"{paths.total_conversions:,.0f} "
-                  f"({np.abs(credit - ours.conversions).max() / paths.total_conversions:.3%})")
+            compare(channel_attribution(args.ca_python, paths, order), exact[order], paths)
     sys.stdout.flush()
+
+
+def compare(theirs: dict[str, Any], ours: Any, paths: ConversionPaths) -> None:
+    """Print ChannelAttribution's time and its largest differences from the exact solution."""
+    if "error" in theirs:
+        print(f"  ChannelAttribution failed: {theirs['error']}")
+        return
+    names = list(paths.channels)
+    removal = np.array([theirs["removal"].get(n, 0.0) for n in names])
+    credit = np.array([theirs["conversions"].get(n, 0.0) for n in names])
+    gap = np.abs(credit - ours.conversions).max()
+    print(f"  ChannelAttribution markov_model {theirs['seconds']:.2f} s")
+    print(f"  largest removal-effect difference: "
+          f"{np.abs(removal - ours.removal_effects).max():.4f} (removal effects "
+          f"{ours.removal_effects.min():.3f}-{ours.removal_effects.max():.3f})")
+    print(f"  largest attributed-conversions difference: {gap:,.1f} of "
+          f"{paths.total_conversions:,.0f} ({gap / paths.total_conversions:.3%})")
 
 
 if __name__ == "__main__":

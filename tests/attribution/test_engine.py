@@ -79,6 +79,9 @@ SPECS: list[dict[str, Any]] = [
     {"conversion": {"event": "B"}, "touches": "event", "direct": ["direct", "store"],
      "position_weights": [0.3, 0.6], "half_life_days": 0.5, "markov_order": 2,
      "filters": {"channels": ["email", "direct", "store"]}},
+    {"conversion": {"event": "A"}, "value": "revenue", "lookback_days": 4,
+     "filters": {"date_range": {"start": "2026-01-03", "end": "2026-01-12"},
+                 "segments": [{"kind": "persons", "person_ids": ["p1", "p2", "p3"]}]}},
 ]
 RULES = ("first_touch", "last_touch", "last_non_direct", "linear", "time_decay",
          "position_based", "participation", "shapley")
@@ -210,3 +213,21 @@ def test_demo_email_earns_more_per_touch_than_paid_social(demo_store: Any) -> No
     assert rate["email"] > 1.3 * rate["paid_social"]
     assert result.summary["conversions"] == pytest.approx(
         frame.loc["markov", "conversions"].sum())
+
+
+def test_bootstrap_intervals_through_the_analysis() -> None:
+    spec = AttributionSpec(conversion=EventMatcher("Order Completed"), value="revenue",
+                           touches="event", touch_events=EventMatcher("$page"),
+                           models=("linear", "markov", "shapley"), bootstrap=100, seed=5)
+    result = run_attribution(golden_source(), spec)
+    frame = result.frame.set_index(["model", "touchpoint"])
+    assert frame.loc["linear", "conversions_low"].isna().all()
+    for model in ("markov", "shapley"):
+        rows = frame.loc[model]
+        assert (rows["conversions_low"] <= rows["conversions"] + 1e-9).all()
+        assert (rows["conversions"] <= rows["conversions_high"] + 1e-9).all()
+        assert (rows["value_low"] <= rows["value_high"]).all()
+    again = run_attribution(golden_source(), spec).frame
+    pd.testing.assert_frame_equal(again, result.frame)
+    error_bars = [bar.error_y.array for bar in result.figure().data if bar.name == "markov"]
+    assert error_bars and error_bars[0] is not None

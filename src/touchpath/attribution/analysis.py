@@ -35,7 +35,8 @@ TOP_PATHS = 50
 
 @dataclass(frozen=True)
 class AttributionResult(AnalysisResult):
-    """``frame``: one row per touchpoint and model -- ``conversions`` and ``value``
+    """``frame``: one row per touchpoint and model (a touchpoint's models next to each other,
+    touchpoints with most credit first) -- ``conversions`` and ``value``
     attributed, their ``share`` of the total, the bootstrap interval (``*_low``, ``*_high``;
     data-driven models with ``bootstrap``), and with spend ``cost``, ``cpa`` (cost per
     attributed conversion) and ``roas`` (attributed value / cost). ``tables``: ``touchpoints``
@@ -49,7 +50,8 @@ class AttributionResult(AnalysisResult):
         """The models side by side: one row per touchpoint, one column per model."""
         table = self.frame.pivot(index="touchpoint", columns="model", values=measure)
         models = list(dict.fromkeys(self.frame["model"]))
-        return table[models].rename_axis(None, axis=1)
+        touchpoints = list(dict.fromkeys(self.frame["touchpoint"]))
+        return table.loc[touchpoints, models].rename_axis(None, axis=1)
 
     @property
     def touchpoints(self) -> pd.DataFrame:
@@ -220,7 +222,14 @@ def _frame(paths: ConversionPaths, per_model: dict[str, tuple[Floats, Floats]],
                 "cpa": spent / conversions[i] if conversions[i] > 0 else np.nan,
                 "roas": value[i] / spent if spent and spent > 0 else np.nan,
             })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    # each touchpoint's models side by side, the touchpoints with most credit first
+    weight = frame.groupby("touchpoint")["conversions"].mean()
+    order = sorted(paths.channels, key=lambda name: (-float(weight[name]), name))
+    rank = {name: i for i, name in enumerate(order)}
+    model_rank = {model: i for i, model in enumerate(per_model)}
+    frame = frame.assign(_t=frame["touchpoint"].map(rank), _m=frame["model"].map(model_rank))
+    return frame.sort_values(["_t", "_m"]).drop(columns=["_t", "_m"]).reset_index(drop=True)
 
 
 def _touchpoints(paths: ConversionPaths) -> pd.DataFrame:
