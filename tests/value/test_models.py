@@ -209,3 +209,24 @@ def test_grouped_weights_equal_repeated_rows() -> None:
 def test_gamma_gamma_refuses_customers_without_repeat_value() -> None:
     with pytest.raises(ValueError, match="frequency > 0 and monetary > 0"):
         GammaGammaModel.fit([1, 0], [10.0, 5.0])
+
+
+def test_bgnbd_predictions_where_scipy_hyp2f1_gives_up() -> None:
+    # a fit on data without dropouts runs to a, b in the hundreds of thousands (the demo
+    # does); scipy's hyp2f1 returns NaN there and the integral over p takes over
+    from touchpath.value.bgnbd import _purchases_if_alive
+
+    edge = BGNBDModel(0.494, 14.07, 958096.0, 1443037.0)
+    near = BGNBDModel(0.494, 14.07, 9580.96, 14430.37)
+    t = np.array([1.0, 10.0, 52.0])
+    x, t_x, T = np.array([0.0, 1, 3]), np.array([0.0, 2, 5]), np.array([8.0, 8, 9])
+    got = edge.expected_purchases(t, x, t_x, T)
+    assert np.all(np.isfinite(got))
+    np.testing.assert_allclose(got, near.expected_purchases(t, x, t_x, T), rtol=1e-3)
+    # and the integral equals the closed form where both work
+    r, alpha, a, b = 0.243, 4.414, 0.793, 2.426
+    for horizon, x0, age in [(10.0, 0.0, 38.0), (39.0, 2.0, 38.86), (100.0, 5.0, 20.0)]:
+        closed = BGNBDModel(r, alpha, a, b).expected_purchases(horizon, x0, age, age)
+        odds = a / (b + x0 - 1) if x0 > 0 else 0.0  # t_x = T: P(alive) = 1 / (1 + odds)
+        assert _purchases_if_alive(r, alpha, a, b, horizon, x0, age) / (1 + odds) == (
+            pytest.approx(float(closed), rel=1e-9))

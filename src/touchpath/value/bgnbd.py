@@ -83,13 +83,24 @@ class BGNBDModel:
         The Gauss hypergeometric term is taken in its Pfaff-transformed form
         ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = 2F1(r+x, a-1; a+b+x-1; z/(z-1))``, whose
         argument ``-t/(α+T)`` is never near 1 (the original's ``z`` tends to 1 as ``t`` grows).
+        Where scipy's ``hyp2f1`` cannot evaluate it (``a`` and ``b`` in the hundreds of
+        thousands: a fit on data without dropouts runs to that edge) the same quantity is
+        integrated numerically (:func:`_purchases_if_alive`).
         """
         horizon, x, t_x, age = as_arrays(t, frequency, recency, T)
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         a = a if abs(a - 1.0) > 1e-9 else 1.0 + 1e-9  # removable singularity at a = 1
         c = a + b + x - 1
         hyp = hyp2f1(r + x, a - 1, c, -horizon / (alpha + age))
-        first = c / (a - 1) * (1.0 - hyp)
+        first = np.asarray(c / (a - 1) * (1.0 - hyp), dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(first) | (first < 0))
+        if bad.size:
+            first = first.copy()
+            shape = np.broadcast(horizon, x, age).shape
+            h, xs, ts = (np.broadcast_to(v, shape) for v in (horizon, x, age))
+            for i in bad:
+                first[i] = _purchases_if_alive(r, alpha, a, b, float(h[i]), float(xs[i]),
+                                               float(ts[i]))
         odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300)
                         * np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + t_x))), 0.0)
         return np.asarray(first / (1.0 + odds), dtype=np.float64)
@@ -99,6 +110,30 @@ class BGNBDModel:
         (horizon,) = as_arrays(t)
         zero = np.zeros_like(horizon)
         return self.expected_purchases(horizon, zero, zero, zero)
+
+
+def _purchases_if_alive(r: float, alpha: float, a: float, b: float, t: float, x: float,
+                        age: float) -> float:
+    """E[purchases in (T, T+t] | alive at T, x, T] as an integral over the dropout
+    probability: given ``λ`` and ``p`` it is ``(1 - e^(-λpt)) / p``; ``λ`` | data ~
+    Gamma(r+x, α+T) and ``p`` | alive ~ Beta(a, b+x) give ``∫ (1 - (1 + pt/(α+T))^-(r+x)) / p
+    Beta(p; a, b+x) dp``, which equals the closed form's first factor."""
+    from scipy.integrate import quad
+    from scipy.stats import beta as beta_dist
+
+    shape = (a, b + x)
+    mean = a / (a + b + x)
+    sd = float(np.sqrt(mean * (1 - mean) / (a + b + x + 1)))
+    low, high = max(0.0, mean - 40 * sd), min(1.0, mean + 40 * sd)
+    scale = t / (alpha + age)
+
+    def integrand(p: float) -> float:
+        gain = -np.expm1(-(r + x) * np.log1p(p * scale)) / p if p > 0 else (r + x) * scale
+        return float(gain * np.exp(beta_dist.logpdf(p, *shape)))
+
+    value, _ = quad(integrand, low, high, points=[mean], epsabs=0.0, epsrel=1e-10,
+                    limit=200)
+    return float(value)
 
 
 def _log_likelihood(params: Array, x: Array, t_x: Array, age: Array, *, gradient: bool
