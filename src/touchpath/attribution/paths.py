@@ -42,8 +42,9 @@ class ConversionPaths:
     @classmethod
     def from_records(cls, records: Iterable[tuple[Sequence[str], float, float, float]]
                      ) -> ConversionPaths:
-        """From ``(path, conversions, value, nulls)`` rows; equal paths are added up and an
-        empty path becomes ``("(none)",)``."""
+        """From ``(path, conversions, value, nulls)`` rows; equal paths are added up, an
+        empty path becomes ``("(none)",)``, and the paths are sorted (so that a bootstrap with
+        a seed draws the same resamples whatever order the rows came in)."""
         merged: dict[tuple[str, ...], list[float]] = {}
         for path, conversions, value, nulls in records:
             key = tuple(str(t) for t in path) or (NO_TOUCH,)
@@ -53,7 +54,7 @@ class ConversionPaths:
             counts[2] += float(nulls)
         channels = tuple(sorted({t for path in merged for t in path}))
         ids = {name: i for i, name in enumerate(channels)}
-        keys = list(merged)
+        keys = sorted(merged)  # a fixed order, whatever order the engine returned them in
         lengths = np.array([len(k) for k in keys], dtype=np.int64)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         touches = np.fromiter((ids[t] for k in keys for t in k), dtype=np.int64,
