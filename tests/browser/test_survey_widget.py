@@ -78,8 +78,11 @@ def add_survey(server: Server, survey: dict[str, Any]) -> None:
     assert response.status_code == 200, response.text
 
 
-def shop(server: Server, root: Path, title: str, lang: str = "en", body: str = "") -> str:
-    """A customer page under a strict CSP, with the snippet (surveys on) and hostile CSS."""
+def shop(server: Server, root: Path, title: str, lang: str = "en", body: str = "",
+         **attrs: str) -> str:
+    """A customer page under a strict CSP, with the snippet (surveys on) and hostile CSS;
+    ``attrs`` are extra ``data-*`` attributes of the snippet's tag."""
+    extra = "".join(f' data-{k.replace("_", "-")}="{v}"' for k, v in attrs.items())
     (root / "hostile.css").write_text(HOSTILE_CSS, encoding="utf-8")
     csp = (f"default-src 'self'; script-src {server.url}; connect-src {server.url};"
            " style-src 'self'; img-src data:")
@@ -87,7 +90,7 @@ def shop(server: Server, root: Path, title: str, lang: str = "en", body: str = "
         f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'>"
         f"<meta http-equiv='Content-Security-Policy' content=\"{csp}\">"
         f"<link rel='icon' href='data:,'><title>{title}</title>"
-        f'<script src="{server.url}/t.js" data-write-key="{WRITE_KEY}" data-surveys="on"'
+        f'<script src="{server.url}/t.js" data-write-key="{WRITE_KEY}" data-surveys="on"{extra}'
         " async></script><link rel='stylesheet' href='hostile.css'>"
         f"</head><body><h1>{title}</h1><p>Order #1042 is confirmed.</p>{body}</body></html>"
     )
@@ -124,6 +127,9 @@ def checked(page: Any) -> list[str]:
 
 
 def box(page: Any, selector: str) -> dict[str, float]:
+    page.wait_for_function(  # the card slides in for 0.18 s
+        "() => document.querySelector('touchpath-survey').shadowRoot.getAnimations()"
+        ".every(a => a.playState === 'finished')")
     found = page.locator(selector).bounding_box()
     assert found is not None, selector
     return dict(found)
@@ -357,6 +363,37 @@ def test_escape_dismisses_and_the_dismissal_is_recorded(
     assert survey_events == [("Survey Shown", "post-purchase-nps", "Order Completed"),
                              ("Survey Dismissed", "post-purchase-nps", "Order Completed")]
     assert len({r["person_id"] for r in rows}) == 1
+
+
+def test_nothing_is_asked_before_consent_and_the_card_fits_a_phone(
+    page: Any, collector: Server, site: Callable[..., str], tmp_path: Path
+) -> None:
+    add_survey(collector, NPS_SURVEY)
+    asked: list[str] = []
+    page.on("request", lambda r: "/survey" in r.url and asked.append(r.url.split("/")[-1]))
+    page.set_viewport_size({"width": 375, "height": 700})
+    base = site(shop=shop(collector, tmp_path / "site", "Shop", consent="required"))
+    page.goto(f"{base}/shop.html")
+    page.wait_for_function(LOADED)
+    page.evaluate("() => touchpath.track('Order Completed')")
+    assert page.evaluate("() => touchpath.survey.check('Order Completed')") is None
+    page.wait_for_timeout(300)
+    assert asked == [] and page.locator(WIDGET).count() == 0, "no request without consent"
+
+    page.evaluate("() => touchpath.consent(true)")  # the held-back page view asks once
+    page.wait_for_function("() => touchpath.flush()")
+    assert asked == ["next"] and page.locator(WIDGET).count() == 0, "not due on a page view"
+    assert page.evaluate("() => touchpath.survey.check('Order Completed')") == (
+        "post-purchase-nps")
+    assert asked == ["next", "next", "survey.js"]
+    card = box(page, f"{WIDGET} .card")
+    assert abs(card["x"] - 8) <= 1 and abs(card["width"] - 359) <= 1, card
+    assert abs(card["y"] + card["height"] - 692) <= 1, "8 px from the bottom"
+    xs = [box(page, f"{WIDGET} [data-value='{v}']")["x"] for v in (0, 10)]
+    assert xs[0] < xs[1] and xs[1] + 20 < card["x"] + card["width"], "eleven buttons fit"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "survey-widget-phone-en.png"))
+    assert not page.console_errors, page.console_errors
 
 
 def test_a_refused_answer_shows_the_collectors_message(

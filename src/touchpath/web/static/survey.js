@@ -77,9 +77,11 @@ textarea:hover{border-color:#9aa3b1}
 .go:disabled{background:#c7ccd6;cursor:not-allowed;filter:none}
 .err{margin:12px 0 0;padding:8px 12px;border-radius:8px;background:#fdecec;color:#9b1c1c;font-size:13.5px}
 .err:empty{display:none}
-.thanks{margin:6px 36px 4px 0;font-size:16px;font-weight:600;color:#111827}
-:host([dir=rtl]) .thanks{margin:6px 0 4px 36px}
-:host([data-mode=inline]) .thanks{margin:4px 0}
+.thanks{display:flex;align-items:center;gap:12px;margin:2px 36px 2px 0;font-size:16px;font-weight:600;color:#111827}
+.thanks::before{content:"\\2713";flex:none;display:grid;place-items:center;width:32px;height:32px;border-radius:50%;
+ background:#e6f4ea;color:#1e7b3c;font-size:17px;font-weight:700}
+:host([dir=rtl]) .thanks{margin:2px 0 2px 36px}
+:host([data-mode=inline]) .thanks{margin:0}
 .thanks:focus{outline:none}
 button:focus-visible,textarea:focus-visible,.opt:has(input:focus-visible){outline:3px solid var(--f);outline-offset:2px}
 textarea:focus{border-color:var(--f)}
