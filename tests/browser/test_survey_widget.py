@@ -343,7 +343,9 @@ def test_escape_dismisses_and_the_dismissal_is_recorded(
     page.evaluate("() => touchpath.track('Order Completed')")
     page.wait_for_selector(f"{WIDGET} [role=dialog]")
     page.locator(f"{WIDGET} [data-value='8']").click()  # an answer started, not sent
-    page.keyboard.press("Escape")
+    with page.expect_response(lambda r: r.url.endswith("/dismissals")) as dismissal:
+        page.keyboard.press("Escape")
+    assert dismissal.value.status == 200
     assert page.locator(WIDGET).count() == 0
     assert page.evaluate("() => document.activeElement.id") == "buy", "focus goes back"
     page.evaluate("() => touchpath.track('Order Completed')")

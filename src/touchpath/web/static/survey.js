@@ -9,7 +9,8 @@ const w = window, d = document;
 if (w.touchpathSurvey) return;
 
 const RTL = /^(ar|he|iw|fa|ur|yi|ps|sd|ug|ckb|dv)(-|$)/i;
-const SCALES = { nps: [0, 10], csat: [1, 5], ces: [1, 7], rating: [1, 5] };
+const SCALES = { __proto__: null, nps: [0, 10], csat: [1, 5], ces: [1, 7], rating: [1, 5] };
+const KINDS = ['single_choice', 'multiple_choice', 'text'];
 const TEXT = { // used when the survey's labels leave one out. Hebrew and Arabic as \u escapes: the
   // file is ASCII, so it reads right whatever charset the host page or the server gives it.
   en: { submit: 'Submit', next: 'Next', close: 'Close', thanks: 'Thank you for your feedback!',
@@ -129,6 +130,7 @@ const uuid = () => {
     .replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
 };
 const isScale = (q) => q.type in SCALES;
+const known = (q) => q && typeof q.id === 'string' && (isScale(q) || KINDS.includes(q.type));
 const bounds = (q) => [q.min != null ? +q.min : SCALES[q.type][0], q.max != null ? +q.max : SCALES[q.type][1]];
 const answered = (v) => v != null && v !== '' && !(Array.isArray(v) && !v.length);
 
@@ -142,12 +144,13 @@ let open = null; // one survey on screen at a time
  */
 const show = (survey, opts = {}) => {
   if (survey && survey.survey) survey = survey.survey;
-  if (open || !survey || !Array.isArray(survey.questions) || !survey.questions.length) return null;
+  const qs = survey && Array.isArray(survey.questions) ? survey.questions.filter(known) : []; // skip unknown kinds
+  if (open || !qs.length) return null;
   const inline = !!opts.mount;
   const lang = String(survey.language || 'en');
   const dir = survey.dir === 'rtl' || survey.dir === 'ltr' ? survey.dir : RTL.test(lang) ? 'rtl' : 'ltr';
-  const t = Object.assign({}, TEXT.en, TEXT[lang.split('-')[0]], survey.labels || {});
-  const qs = survey.questions;
+  const t = Object.assign({}, TEXT.en, TEXT[lang.split('-')[0]]);
+  for (const [k, v] of Object.entries(survey.labels || {})) if (v && typeof v === 'string') t[k] = v;
   const responseId = uuid(); // one per showing: a retried submit is one answer
   const state = {}; // answers by question id
   let step = 0, done = false, sending = false;
@@ -259,9 +262,9 @@ const show = (survey, opts = {}) => {
     if (focus) { const f = steps[i].first(); if (f) f.focus(); }
   };
 
-  const post = (url, body) => fetch(url, inline
+  const post = (url, body, keepalive) => fetch(url, inline
     ? { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body), credentials: 'same-origin' }
-    : { method: 'POST', credentials: 'omit', body: JSON.stringify(Object.assign(opts.ids(), body)),
+    : { method: 'POST', credentials: 'omit', body: JSON.stringify(Object.assign(opts.ids(), body)), keepalive,
       headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + btoa(opts.key + ':') } });
   const path = (what) => `${opts.host}/v1/surveys/${encodeURIComponent(survey.id)}/${what}`;
 
@@ -303,8 +306,9 @@ const show = (survey, opts = {}) => {
     if (opts.onClose) opts.onClose(reason);
   };
   const dismiss = () => {
-    if (done) return finish('submitted');
-    post(path('dismissals'), { touchpoint: survey.touchpoint || null }).catch(() => {});
+    if (done || sending) return finish(done ? 'submitted' : 'closed'); // an answer on its way is no dismissal
+    // keepalive: the dismissal still arrives when the visitor leaves the page right after
+    post(path('dismissals'), { touchpoint: survey.touchpoint || null }, true).catch(() => {});
     finish('dismissed');
   };
 
