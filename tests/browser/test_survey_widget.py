@@ -288,6 +288,8 @@ def test_keyboard_only_answers_every_kind_of_question(
     key("ArrowUp")
     key("ArrowUp")
     assert checked(page) == ["3"]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "survey-widget-he-keyboard.png"))  # the focus ring
     key("Tab")
     assert focused(page) == "textarea"
     page.keyboard.type("השליח איחר")
@@ -335,13 +337,16 @@ def test_escape_dismisses_and_the_dismissal_is_recorded(
     page: Any, collector: Server, site: Callable[..., str], tmp_path: Path
 ) -> None:
     add_survey(collector, NPS_SURVEY)
-    base = site(shop=shop(collector, tmp_path / "site", "Thanks", "ar",
-                          "<button id='buy'>Buy again</button>"))
+    base = site(shop=shop(collector, tmp_path / "site", "Thanks", "en",
+                          "<button id='buy'>Buy again</button>", language="ar"))
     page.goto(f"{base}/shop.html")
     page.wait_for_function(LOADED)
     page.focus("#buy")
     page.evaluate("() => touchpath.track('Order Completed')")
-    page.wait_for_selector(f"{WIDGET} [role=dialog]")
+    dialog = page.locator(f"{WIDGET} [role=dialog]")
+    dialog.wait_for()
+    assert (dialog.get_attribute("lang"), dialog.get_attribute("dir")) == ("ar", "rtl"), (
+        "data-language wins over <html lang>")
     page.locator(f"{WIDGET} [data-value='8']").click()  # an answer started, not sent
     with page.expect_response(lambda r: r.url.endswith("/dismissals")) as dismissal:
         page.keyboard.press("Escape")
