@@ -62,14 +62,10 @@ class ParetoNBDModel:
         grouped = group(frequency, recency, T, weights=weights)
         x, t_x, age = grouped.columns
         w = grouped.weights
-        # the hypergeometric terms depend on (x, t_x) and (x, T) alone: far fewer pairs
-        at_last = _Pairs(x, t_x)
-        at_end = _Pairs(x, age)
+        terms = _GroupedTerms(x, t_x, age)
 
         def value(u: Array) -> float:
-            params = np.exp(u)
-            log_a0 = _difference(at_last.log_term(params), at_end.log_term(params))
-            return -float(w @ _log_likelihood(params, x, t_x, age, log_a0))
+            return -float(w @ terms.log_likelihood(np.exp(u)))
 
         def objective(u: Array) -> tuple[float, Array]:
             here = value(u)
@@ -179,6 +175,32 @@ class _Pairs:
 
     def log_term(self, params: Array) -> Array:
         return _log_term(params, self.x, self.t)[self.inverse]
+
+
+class _GroupedTerms:
+    """The log-likelihood of many rows, each part computed once per distinct value it depends
+    on (``x``; ``T``; the pairs ``(x, t_x)`` and ``(x, T)``) and spread back by index: the
+    special functions run over a few thousand values instead of every row."""
+
+    def __init__(self, x: Array, t_x: Array, age: Array) -> None:
+        self.x = x
+        self.xs, self.x_index = np.unique(x, return_inverse=True)
+        self.ages, self.age_index = np.unique(age, return_inverse=True)
+        self.at_last = _Pairs(x, t_x)
+        self.at_end = _Pairs(x, age)
+
+    def log_likelihood(self, params: Array) -> Array:
+        r, alpha, s, beta = params
+        xs, ages = self.xs, self.ages
+        by_x = (gammaln(r + xs) - gammaln(r))[self.x_index]
+        log_rsx = np.log(r + s + xs)[self.x_index]
+        log_alpha_t = np.log(alpha + ages)[self.age_index]
+        log_beta_t = np.log(beta + ages)[self.age_index]
+        log_a0 = _difference(self.at_last.log_term(params), self.at_end.log_term(params))
+        alive = -(r + self.x) * log_alpha_t - s * log_beta_t
+        died = np.log(s) - log_rsx + log_a0
+        return np.asarray(by_x + r * np.log(alpha) + s * np.log(beta)
+                          + np.logaddexp(alive, died), dtype=np.float64)
 
 
 def _log_a0(params: Array, x: Array, t_x: Array, age: Array) -> Array:
