@@ -92,6 +92,10 @@ def test_errors_on_a_source_say_what_is_missing() -> None:
     with pytest.raises(ValidationError, match="unknown event 'Order Complete'") as caught:
         run_clv(source, CLVSpec(purchase=EventMatcher("Order Complete")))
     assert caught.value.field == "purchase.event"
+    with pytest.raises(ValidationError, match="unknown event 'Ticket'") as caught:
+        run_clv(source, from_dict(CLVSpec, {"segments": [{"name": "t", "segment": {
+            "kind": "behaviour", "event": {"event": "Ticket"}}}]}))
+    assert caught.value.field == "segments[0].segment.event.event"
     with pytest.raises(QueryError, match="only 1 of 3 customers bought again") as too_few:
         run_clv(source, CLVSpec(stage_model=None))
     assert too_few.value.field == "calibration_end"

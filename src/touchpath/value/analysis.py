@@ -22,6 +22,7 @@ import pandas as pd
 
 from touchpath.analytics.filters import (
     DateRange,
+    DidEvent,
     EventMatcher,
     Filters,
     PropertyFilter,
@@ -191,7 +192,7 @@ class CLVResult(AnalysisResult):
                                     name="actual"), row=1, col=1)
             figure.add_trace(go.Bar(x=diag["frequency"], y=diag["predicted_mean"],
                                     name=f"predicted ({self.summary['model']})"),
-                             row=1, col=2 - 1)
+                             row=1, col=1)
         figure.add_trace(go.Bar(x=right["value"].astype(str), y=right["clv_mean"],
                                 name="mean CLV"), row=1, col=2)
         figure.update_layout(barmode="group", title="Customer lifetime value")
@@ -309,7 +310,11 @@ def diagnostics_table(persons: pd.DataFrame) -> pd.DataFrame:
           "person, acquisition channel, journey stage and segment, checked on a holdout.")
 def run_clv(source: EventSource, spec: CLVSpec) -> CLVResult:
     """Run a CLV analysis (see :class:`CLVSpec` and ``docs/clv.md``)."""
-    check_events(source, {"purchase": spec.purchase})
+    matchers = {"purchase": spec.purchase}
+    for i, named in enumerate(spec.segments):
+        if isinstance(named.segment, DidEvent):
+            matchers[f"segments[{i}].segment.event"] = named.segment.event
+    check_events(source, matchers)
     summary = purchase_summary(
         source, spec.purchase, value=spec.value or "revenue",
         calibration_end=spec.calibration_end, observation_end=spec.observation_end,
