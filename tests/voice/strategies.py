@@ -43,7 +43,7 @@ def answer(draw: st.DrawFn, i: int) -> dict[str, Any]:
         "message_id": f"s{i:05d}",
         "person_id": draw(st.sampled_from(PERSONS)),
         "event": "Survey Answered",
-        "timestamp": START + timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 60))),
+        "timestamp": START + timedelta(minutes=15 * draw(st.integers(0, 4 * 24 * 4))),
         "channel": draw(st.sampled_from(CHANNELS)),
         "properties": properties,
         "traits": draw(st.sampled_from((None, {"tier": "gold"}, {"tier": "silver"}))),
@@ -53,6 +53,6 @@ def answer(draw: st.DrawFn, i: int) -> dict[str, Any]:
 @st.composite
 def answer_rows(draw: st.DrawFn, max_answers: int = 40) -> list[dict[str, Any]]:
     """Background events (``A``..``D``, ``$page``) and up to ``max_answers`` answers."""
-    rows = draw(event_rows(max_events=15))
+    rows = draw(event_rows(max_events=30, minutes=4 * 24 * 60))
     n = draw(st.integers(min_value=0, max_value=max_answers))
     return rows + [draw(answer(i)) for i in range(n)]
