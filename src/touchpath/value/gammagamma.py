@@ -45,18 +45,29 @@ class GammaGammaModel:
         grouped = group(x_all, z_all, weights=weights)
         x, z = grouped.columns
         w = grouped.weights
+        # the special functions depend on x alone (a few distinct values): computed per x
+        xs, x_index = np.unique(x, return_inverse=True)
+        w_by_x = np.bincount(x_index, weights=w)
+        wx_by_x = w_by_x * xs
+        log_z = np.log(z)
+        constant = float(w @ (x * (log_z + np.log(x))))  # Σ w x (log z + log x)
+        sum_log_z = float(w @ log_z)
 
         def objective(u: Array) -> tuple[float, Array]:
             p, q, g = np.exp(u)
-            px = p * x
+            pxs = p * xs
             big = g + x * z
-            terms = (gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(g)
-                     + (px - 1) * np.log(z) + px * np.log(x) - (px + q) * np.log(big))
-            d_p = x * (digamma(px + q) - digamma(px) + np.log(z) + np.log(x) - np.log(big))
-            d_q = digamma(px + q) - digamma(q) + np.log(g) - np.log(big)
-            d_g = q / g - (px + q) / big
-            grad = np.array([w @ d_p, w @ d_q, w @ d_g]) * np.exp(u)
-            return -float(w @ terms), -grad
+            log_big = np.log(big)
+            total = (w_by_x @ (gammaln(pxs + q) - gammaln(pxs)) - w.sum() * gammaln(q)
+                     + w.sum() * q * np.log(g) + p * constant - sum_log_z
+                     - float(w @ ((p * x + q) * log_big)))
+            psi = digamma(pxs + q)
+            d_p = (wx_by_x @ (psi - digamma(pxs)) + constant - float(w @ (x * log_big)))
+            d_q = (w_by_x @ psi - w.sum() * digamma(q) + w.sum() * np.log(g)
+                   - float(w @ log_big))
+            d_g = w.sum() * q / g - float(w @ ((p * x + q) / big))
+            grad = np.array([d_p, d_q, d_g]) * np.exp(u)
+            return -float(total), -grad
 
         fit = maximise(objective, np.ones(3), grouped.customers,
                        names=("p", "q", "gamma"), gradient=True)
