@@ -277,3 +277,24 @@ def _january() -> Any:
     from touchpath.analytics.filters import DateRange, Filters
 
     return Filters(date_range=DateRange(date(2026, 1, 1), date(2026, 1, 31)))
+
+
+@settings(max_examples=30, deadline=None)
+@given(path_records(max_paths=12), st.integers(1, 3))
+def test_the_iterative_solver_for_large_chains_gives_the_lu_answer(
+        records: list[Any], order: int) -> None:
+    import sys
+
+    module = sys.modules["touchpath.attribution.markov"]
+    paths = ConversionPaths.from_records(records)
+    direct = markov(paths, order)
+    saved = module.DIRECT_STATES
+    module.DIRECT_STATES = 0  # every chain through the iteration
+    try:
+        iterative = markov(paths, order)
+    finally:
+        module.DIRECT_STATES = saved
+    assert iterative.conversion_probability == pytest.approx(direct.conversion_probability,
+                                                             rel=1e-11)
+    assert iterative.removal_effects == pytest.approx(direct.removal_effects, abs=1e-11)
+    assert iterative.conversions == pytest.approx(direct.conversions, rel=1e-10, abs=1e-10)
