@@ -231,3 +231,26 @@ def test_bootstrap_intervals_through_the_analysis() -> None:
     pd.testing.assert_frame_equal(again, result.frame)
     error_bars = [bar.error_y.array for bar in result.figure().data if bar.name == "markov"]
     assert error_bars and error_bars[0] is not None
+
+
+def test_collapsing_repeats_keeps_a_conversion_that_repeats_the_last_touch() -> None:
+    rows = [{"person_id": "p1", "event": "$page", "channel": "email",
+             "timestamp": datetime(2026, 1, 1, 10)},
+            {"person_id": "p1", "event": "$page", "channel": "direct",
+             "timestamp": datetime(2026, 1, 2, 10)},
+            {"person_id": "p1", "event": "$page", "channel": "direct",
+             "timestamp": datetime(2026, 1, 2, 11)},
+            {"person_id": "p1", "event": "Order Completed", "channel": "direct",
+             "timestamp": datetime(2026, 1, 2, 12), "revenue": 80.0}]
+    spec = AttributionSpec(conversion=EventMatcher("Order Completed"), value="revenue",
+                           touches="event", collapse_repeats=True,
+                           models=("linear", "time_decay"))
+    result = run_attribution(source_of(rows), spec)
+    assert result.summary["conversions"] == 1
+    assert result.paths["path"].tolist() == ["email > direct"]
+    frame = result.frame.set_index(["model", "touchpoint"])
+    assert frame.loc[("linear", "direct"), "value"] == pytest.approx(40.0)
+    # the collapsed run keeps its first touch's time: 26 h before the order, email 50 h
+    direct, email = 2 ** (-26 / (7 * 24)), 2 ** (-50 / (7 * 24))
+    assert frame.loc[("time_decay", "email"), "conversions"] == pytest.approx(
+        email / (email + direct))

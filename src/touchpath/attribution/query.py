@@ -11,8 +11,6 @@ counts leave the engine. The rules are written out in ``docs/attribution.md``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import ibis
 import ibis.expr.types as ir
 import numpy as np
@@ -27,16 +25,6 @@ from touchpath.errors import ValidationError
 
 KEYS = ["person_id", "_seq"]
 SECONDS_PER_DAY = 86_400
-
-
-@dataclass(frozen=True)
-class Journeys:
-    """The touches (``person_id``, ``_seq`` = the journey, ``timestamp``, ``message_id``,
-    ``_dim`` = the touchpoint) and the conversions (``person_id``, ``_seq``, ``_at``,
-    ``_value``) of a spec, as Ibis tables."""
-
-    touches: ir.Table
-    conversions: ir.Table
 
 
 def _value(events: ir.Table, spec: AttributionSpec) -> ir.FloatingValue:
@@ -73,8 +61,11 @@ def check(source: EventSource, spec: AttributionSpec) -> dict[str, int]:
     return found
 
 
-def journeys(source: EventSource, spec: AttributionSpec) -> Journeys:
-    """The touches and conversions of every journey (see the module docstring)."""
+def journeys(source: EventSource, spec: AttributionSpec) -> ir.Table:
+    """One row per touch or conversion that counts: ``person_id``, ``_seq`` (the journey: the
+    number of the person's conversions before it), ``timestamp``, ``message_id``, ``_dim`` (the
+    touchpoint), ``_touch``, ``_conv``, ``_value`` and ``_at`` (the journey's conversion time,
+    NULL for the non-converting journey). See the module docstring for the rules."""
     sessions = spec.touches == "session"
     events = scoped_events(source, spec.filters, sessions=sessions,
                            session_timeout_seconds=spec.session_timeout_seconds)
@@ -95,44 +86,46 @@ def journeys(source: EventSource, spec: AttributionSpec) -> Journeys:
         marked = marked.mutate(_touch=marked._cand & (seen == 1))
     else:
         marked = marked.mutate(_touch=marked._cand)
-    marked = marked.filter(marked._touch | marked._conv)
+    marked = marked.filter(marked._touch | marked._conv).select(
+        "person_id", "timestamp", "message_id", "_dim", "_touch", "_conv", "_value")
     converted = marked._conv.cast("int64")
     before = converted.sum().over(ibis.cumulative_window(
         group_by=marked.person_id, order_by=[marked[c] for c in ORDER]))
     # a row's journey: the number of conversions strictly before it (so a conversion event
-    # that is also a touch belongs to its own conversion)
+    # that is also a touch belongs to its own conversion); the conversion, if any, is the
+    # journey's last row
     marked = marked.mutate(_seq=before - converted)
-    conversions = marked.filter(marked._conv).select(
-        "person_id", "_seq", _at=marked.timestamp, _value=marked._value)
-    touches = marked.filter(marked._touch).select(
-        "person_id", "_seq", "timestamp", "message_id", "_dim")
-    joined = touches.left_join(conversions, KEYS)
-    joined = joined.drop(*[c for c in joined.columns if c.endswith("_right")])
-    last_touch = joined.timestamp.max().over(group_by=[joined.person_id, joined._seq])
-    anchor = ibis.coalesce(joined._at, last_touch)
+    # every window over the person's rows in one order, so the engine sorts once: a row's
+    # conversion is the first conversion at or after it; a row with none after it is in the
+    # person's non-converting journey, which ends at the person's last row
+    order = [marked[c] for c in ORDER]
+    following = ibis.window(group_by=marked.person_id, order_by=order, rows=(0, None))
+    marked = marked.mutate(
+        _at=marked.timestamp.min(where=marked._conv).over(following),
+        _last=marked.timestamp.max().over(group_by=marked.person_id))
     lookback = ibis.interval(seconds=spec.lookback_days * SECONDS_PER_DAY)
-    kept = joined.filter(joined.timestamp >= anchor - lookback)
+    anchor = ibis.coalesce(marked._at, marked._last)
+    kept = marked.filter(marked._conv | (marked._touch & (marked.timestamp >= anchor - lookback)))
     if spec.collapse_repeats:
         previous = kept._dim.lag().over(ibis.window(
             group_by=[kept.person_id, kept._seq], order_by=[kept[c] for c in ORDER]))
-        kept = kept.filter(previous.isnull() | (previous != kept._dim))
-    return Journeys(kept, conversions)
+        # the previous row of a touch is a touch (a conversion ends its journey); a repeat
+        # stops being a touch, but its row stays: it may be the conversion too
+        repeat = kept._touch & previous.notnull() & (previous == kept._dim)
+        kept = kept.mutate(_touch=kept._touch & ~repeat)
+    return kept.drop("_last")
 
 
-def path_table(found: Journeys) -> ir.Table:
-    """One row per distinct path: ``path`` (an array of touchpoints; NULL for conversions
-    with no touch), ``conversions``, ``value``, ``nulls``."""
-    touches, conversions = found.touches, found.conversions
-    per_journey = touches.group_by(KEYS).agg(
-        path=touches._dim.collect(order_by=[touches[c] for c in ORDER]))
-    converting = conversions.left_join(per_journey, KEYS).select(
-        path="path", _won=ibis.literal(1, type="int64"), _value="_value")
-    open_ = per_journey.anti_join(conversions, KEYS).select(
-        path="path", _won=ibis.literal(0, type="int64"),
-        _value=ibis.literal(0.0, type="float64"))
-    both = converting.union(open_)
-    return both.group_by("path").agg(conversions=both._won.sum(), value=both._value.sum(),
-                                     nulls=(1 - both._won).sum())
+def path_table(rows: ir.Table) -> ir.Table:
+    """One row per distinct path: ``path`` (an array of touchpoints; empty or NULL for
+    conversions with no touch), ``conversions``, ``value``, ``nulls``."""
+    per_journey = rows.group_by(KEYS).agg(
+        path=rows._dim.collect(where=rows._touch, order_by=[rows[c] for c in ORDER]),
+        _won=rows._conv.cast("int64").max(),
+        _value=rows._value.sum(where=rows._conv))
+    return per_journey.group_by("path").agg(
+        conversions=per_journey._won.sum(), value=per_journey._value.sum(),
+        nulls=(1 - per_journey._won).sum())
 
 
 def conversion_paths(source: EventSource, spec: AttributionSpec) -> ConversionPaths:
@@ -150,15 +143,17 @@ def time_decay(source: EventSource, spec: AttributionSpec) -> pd.DataFrame:
     ``value``. A touch ``t`` seconds before its conversion weighs ``2^(-t / half_life)``; each
     conversion is shared out in proportion to its touches' weights. Conversions with no touch
     are not in this table (the caller gives them to ``"(none)"``)."""
-    found = journeys(source, spec)
-    touches = found.touches.filter(found.touches._at.notnull())
+    rows = journeys(source, spec)
+    rows = rows.filter(rows._at.notnull())
+    value = rows._value.max(where=rows._conv).over(group_by=[rows.person_id, rows._seq])
+    touches = rows.mutate(_conversion_value=value).filter(rows._touch)
     seconds = touches._at.delta(touches.timestamp, unit="microsecond").cast("float64") / 1e6
-    weight = (seconds * -decay_rate(spec.half_life_days)).exp()
-    touches = touches.mutate(_w=weight)
+    touches = touches.mutate(_w=(seconds * -decay_rate(spec.half_life_days)).exp())
     share = touches._w / touches._w.sum().over(group_by=[touches.person_id, touches._seq])
     touches = touches.mutate(_share=share)
     out = touches.group_by(touchpoint=touches._dim).agg(
-        conversions=touches._share.sum(), value=(touches._share * touches._value).sum())
+        conversions=touches._share.sum(),
+        value=(touches._share * touches._conversion_value).sum())
     return out.to_pandas()
 
 
