@@ -23,6 +23,13 @@ Array = NDArray[np.float64]
 Objective = Callable[[Array], tuple[float, Array | None]]
 
 
+def wsum(weights: Array, values: Array) -> float:
+    """``Σ weights · values``. Not ``weights @ values``: that goes through BLAS, whose
+    threads spin when the cores are busy (a 20,000-row dot took 4 ms instead of 20 µs on the
+    shared development machine); einsum stays in one thread."""
+    return float(np.einsum("i,i->", weights, values))
+
+
 def as_arrays(*values: ArrayLike) -> tuple[Array, ...]:
     return tuple(np.asarray(v, dtype=np.float64) for v in values)
 

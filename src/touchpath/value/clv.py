@@ -56,7 +56,7 @@ def predict(model: PurchaseModel, spend: GammaGammaModel | None, persons: pd.Dat
         "frequency": x, "recency": t_x, "T": age,
         "p_alive": model.probability_alive(x, t_x, age),
         "expected_purchases": cumulative[-1],
-        "discounted_purchases": factors @ increments,
+        "discounted_purchases": np.einsum("k,kn->n", factors, increments),
         "predicted_holdout_purchases": (model.expected_purchases(holdout_length, x, t_x, age)
                                         if holdout_length > 0 else np.nan),
     })

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
 
-from touchpath.value._fit import Array, group, maximise
+from touchpath.value._fit import Array, group, maximise, wsum
 
 
 @dataclass(frozen=True)
@@ -47,25 +47,25 @@ class GammaGammaModel:
         w = grouped.weights
         # the special functions depend on x alone (a few distinct values): computed per x
         xs, x_index = np.unique(x, return_inverse=True)
-        w_by_x = np.bincount(x_index, weights=w)
+        w_by_x = np.bincount(x_index, weights=w).astype(np.float64)
         wx_by_x = w_by_x * xs
         log_z = np.log(z)
-        constant = float(w @ (x * (log_z + np.log(x))))  # Σ w x (log z + log x)
-        sum_log_z = float(w @ log_z)
+        constant = wsum(w, x * (log_z + np.log(x)))  # Σ w x (log z + log x)
+        sum_log_z = wsum(w, log_z)
 
         def objective(u: Array) -> tuple[float, Array]:
             p, q, g = np.exp(u)
             pxs = p * xs
             big = g + x * z
             log_big = np.log(big)
-            total = (w_by_x @ (gammaln(pxs + q) - gammaln(pxs)) - w.sum() * gammaln(q)
+            total = (wsum(w_by_x, gammaln(pxs + q) - gammaln(pxs)) - w.sum() * gammaln(q)
                      + w.sum() * q * np.log(g) + p * constant - sum_log_z
-                     - float(w @ ((p * x + q) * log_big)))
+                     - wsum(w, (p * x + q) * log_big))
             psi = digamma(pxs + q)
-            d_p = (wx_by_x @ (psi - digamma(pxs)) + constant - float(w @ (x * log_big)))
-            d_q = (w_by_x @ psi - w.sum() * digamma(q) + w.sum() * np.log(g)
-                   - float(w @ log_big))
-            d_g = w.sum() * q / g - float(w @ ((p * x + q) / big))
+            d_p = (wsum(wx_by_x, psi - digamma(pxs)) + constant - wsum(w, x * log_big))
+            d_q = (wsum(w_by_x, psi) - w.sum() * digamma(q) + w.sum() * np.log(g)
+                   - wsum(w, log_big))
+            d_g = w.sum() * q / g - wsum(w, (p * x + q) / big)
             grad = np.array([d_p, d_q, d_g]) * np.exp(u)
             return -float(total), -grad
 

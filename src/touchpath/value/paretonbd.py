@@ -34,7 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import expit, gammaln, hyp2f1
 
-from touchpath.value._fit import Array, as_arrays, group, maximise
+from touchpath.value._fit import Array, as_arrays, group, maximise, wsum
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ParetoNBDModel:
         terms = _GroupedTerms(x, t_x, age)
 
         def value(u: Array) -> float:
-            return -float(w @ terms.log_likelihood(np.exp(u)))
+            return -wsum(w, terms.log_likelihood(np.exp(u)))
 
         def objective(u: Array) -> tuple[float, Array]:
             here = value(u)
