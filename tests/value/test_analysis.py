@@ -141,6 +141,21 @@ def test_cdnow_end_to_end_finds_the_published_parameters(cdnow_result: CLVResult
     assert cdnow_result.summary["repeat_buyers"] == 946
 
 
+def test_cdnow_end_to_end_with_pareto_nbd() -> None:
+    # FHL 2005 (RFM and CLV): r = 0.553, α = 10.578, s = 0.606, β = 11.669
+    spec = CLVSpec(calibration_end=cdnow.CALIBRATION_END, observation_end=cdnow.OBSERVATION_END,
+                   model="paretonbd", breakdown=(), stage_model=None)
+    got = run_clv(cdnow_source(), spec)
+    for name, published in {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}.items():
+        assert got.summary["params"][name] == pytest.approx(published, rel=0.01)
+    alive, persons = got.persons["p_alive"], got.persons
+    assert ((alive > 0) & (alive <= 1)).all()
+    # unlike BG/NBD, P(alive) < 1 without repeats; 1 when the last purchase is on the last day
+    assert (alive[persons["frequency"] == 0] < 1).all()
+    assert (alive[persons["recency"] == persons["T"]] == 1).all()
+    assert list(got.parameters["model"].unique()) == ["paretonbd", "gammagamma"]
+
+
 def test_cdnow_holdout_diagnostics(cdnow_result: CLVResult) -> None:
     diag = cdnow_result.diagnostics
     assert list(diag["frequency"]) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
