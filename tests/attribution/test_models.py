@@ -298,3 +298,26 @@ def test_the_iterative_solver_for_large_chains_gives_the_lu_answer(
                                                              rel=1e-11)
     assert iterative.removal_effects == pytest.approx(direct.removal_effects, abs=1e-11)
     assert iterative.conversions == pytest.approx(direct.conversions, rel=1e-10, abs=1e-10)
+
+
+@settings(max_examples=50, deadline=None)
+@given(path_records(channels=("a", "b", "ab", "é", "(none)")), st.booleans())
+def test_paths_from_arrow_equal_paths_from_records(records: list[Any], empty: bool) -> None:
+    import pyarrow as pa
+
+    merged = ConversionPaths.from_records(records)
+    rows = [(merged.path(i), merged.conversions[i], merged.value[i], merged.nulls[i])
+            for i in range(len(merged))]
+    if empty:  # a conversion with no touch arrives as NULL (or as an empty list)
+        rows.append((None, 2.0, 7.0, 0.0))
+    table = pa.table({"path": [list(r[0]) if r[0] is not None else None for r in rows],
+                      "conversions": [r[1] for r in rows], "value": [r[2] for r in rows],
+                      "nulls": [r[3] for r in rows]})
+    got = ConversionPaths.from_arrow(table)
+    want = ConversionPaths.from_records(
+        [(r[0] or (), r[1], r[2], r[3]) for r in rows])
+    assert got.channels == want.channels
+    assert np.array_equal(got.offsets, want.offsets)
+    assert np.array_equal(got.touches, want.touches)
+    for name in ("conversions", "value", "nulls"):
+        assert np.allclose(getattr(got, name), getattr(want, name))

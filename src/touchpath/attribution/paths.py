@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from touchpath.attribution.spec import NO_TOUCH
 
@@ -62,6 +64,39 @@ class ConversionPaths:
         table = np.array([merged[k] for k in keys], dtype=np.float64).reshape(-1, 3)
         return cls(channels, offsets, touches, table[:, 0].copy(), table[:, 1].copy(),
                    table[:, 2].copy())
+
+    @classmethod
+    def from_arrow(cls, table: pa.Table) -> ConversionPaths:
+        """From an Arrow table of distinct paths: ``path`` (a list of touchpoint texts; NULL or
+        empty for conversions with no touch, which become ``("(none)",)``), ``conversions``,
+        ``value``, ``nulls``. Vectorised (no Python loop over paths); the paths come out in
+        the same sorted order as :meth:`from_records` gives."""
+        path = table["path"].combine_chunks()
+        empty = pc.fill_null(pc.equal(pc.list_value_length(path), 0), True)
+        path = pc.if_else(empty, pa.scalar([NO_TOUCH], type=path.type), path)
+        text = pc.binary_join(path, "\x1f")
+        if len(pc.unique(text)) != len(text):  # a NULL and an empty path, both "(none)"
+            records = zip(path.to_pylist(), *(table[c].to_pylist() for c in
+                                              ("conversions", "value", "nulls")), strict=True)
+            return cls.from_records((p, c or 0, v or 0.0, n or 0) for p, c, v, n in records)
+        order = pc.sort_indices(text)
+        path = pc.take(path, order)
+        flat = pc.list_flatten(path)
+        encoded = pc.dictionary_encode(flat)
+        names = np.array(encoded.dictionary.to_pylist(), dtype=object)
+        rank = np.argsort(names.astype(str), kind="stable")
+        position = np.empty(len(names), dtype=np.int64)
+        position[rank] = np.arange(len(names))
+        touches = position[np.asarray(encoded.indices, dtype=np.int64)]
+        lengths = np.asarray(pc.list_value_length(path), dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+        def column(name: str) -> Floats:
+            values = pc.take(table[name].combine_chunks(), order)
+            return np.asarray(pc.fill_null(values.cast(pa.float64()), 0.0), dtype=np.float64)
+
+        return cls(tuple(str(n) for n in names[rank]), offsets, touches, column("conversions"),
+                   column("value"), column("nulls"))
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, *, path: str = "path",

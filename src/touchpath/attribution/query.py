@@ -130,12 +130,7 @@ def path_table(rows: ir.Table) -> ir.Table:
 
 def conversion_paths(source: EventSource, spec: AttributionSpec) -> ConversionPaths:
     """The spec's journeys, aggregated into distinct paths."""
-    table = path_table(journeys(source, spec)).to_pyarrow()
-    records = zip(table["path"].to_pylist(), table["conversions"].to_pylist(),
-                  table["value"].to_pylist(), table["nulls"].to_pylist(), strict=True)
-    return ConversionPaths.from_records(
-        (path or (), conversions or 0, value or 0.0, nulls or 0)
-        for path, conversions, value, nulls in records)
+    return ConversionPaths.from_arrow(path_table(journeys(source, spec)).to_pyarrow())
 
 
 def time_decay(source: EventSource, spec: AttributionSpec) -> pd.DataFrame:
