@@ -33,6 +33,7 @@ from touchpath.store.duckdb_store import DuckDBStore
 from touchpath.voice.cases import WebhookSender
 from touchpath.web.analyses import analyses_router
 from touchpath.web.collector import collector_router
+from touchpath.web.dashboard import dashboard_router
 from touchpath.web.surveys import is_public_survey_path, surveys_router
 
 logger = logging.getLogger("touchpath")
@@ -169,6 +170,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
     app.include_router(collector_router(settings))
     app.include_router(analyses_router(admin, store))
     app.include_router(surveys_router(admin, store))
+    app.include_router(dashboard_router(store))
 
     @app.get("/health", tags=["operations"])
     def health() -> dict[str, str]:

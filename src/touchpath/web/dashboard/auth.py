@@ -1,0 +1,199 @@
+"""Local dashboard accounts and their sessions.
+
+Passwords are hashed with scrypt (standard library; n=2**14, r=8, p=1, a 16-byte salt per
+password) and compared in constant time. A session is a random token in an HttpOnly cookie; the
+store keeps only its SHA-256, with the user, the session's CSRF token and an expiry time.
+
+The two tables are created on first use (``CREATE TABLE IF NOT EXISTS``) until they become a
+migration of the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from touchpath.errors import NotFoundError, ValidationError
+from touchpath.spec.timestamps import utcnow
+from touchpath.store.duckdb_store import DuckDBStore
+
+SESSION_HOURS = 12
+"""A session ends this long after the login (there is no "remember me")."""
+MIN_PASSWORD = 8
+"""Shortest password ``users create`` accepts (the demo account is created by code)."""
+
+_N, _R, _P, _LEN = 2**14, 8, 1, 32
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS dashboard_users (username VARCHAR PRIMARY KEY, "
+    "password_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, last_login TIMESTAMP)",
+    "CREATE TABLE IF NOT EXISTS dashboard_sessions (token_sha256 VARCHAR PRIMARY KEY, "
+    "username VARCHAR NOT NULL, csrf_token VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, "
+    "expires_at TIMESTAMP NOT NULL)",
+)
+_ready: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
+
+
+def ensure_tables(store: DuckDBStore) -> None:
+    """Create the account and session tables if the store has none yet (once per store)."""
+    if store in _ready:
+        return
+    with store.session() as con:
+        for statement in _TABLES:
+            con.execute(statement)
+    _ready.add(store)
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """``scrypt$n$r$p$salt$hash`` (base64) of ``password``."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, dklen=_LEN)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches the ``stored`` hash (constant-time comparison)."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        given = hashlib.scrypt(password.encode("utf-8"), salt=base64.b64decode(salt),
+                               n=int(n), r=int(r), p=int(p), dklen=len(base64.b64decode(digest)))
+    except ValueError:
+        return False
+    return hmac.compare_digest(given, base64.b64decode(digest))
+
+
+_DUMMY = hash_password("not a password", salt=b"0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    created_at: datetime
+    last_login: datetime | None
+
+
+@dataclass(frozen=True)
+class Session:
+    username: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def _check_username(username: str) -> str:
+    name = username.strip()
+    if not name or len(name) > 64 or any(c.isspace() or not c.isprintable() for c in name):
+        raise ValidationError("a user name is 1-64 printable characters without spaces",
+                              field="username")
+    return name
+
+
+def create_user(store: DuckDBStore, username: str, password: str, *,
+                min_length: int = MIN_PASSWORD) -> User:
+    """Create (or give a new password to) the account ``username``."""
+    name = _check_username(username)
+    if len(password) < min_length:
+        raise ValidationError(f"a password has at least {min_length} characters",
+                              field="password")
+    ensure_tables(store)
+    now = utcnow()
+    with store.session() as con:
+        con.execute(
+            "INSERT INTO dashboard_users VALUES (?, ?, ?, NULL) ON CONFLICT (username) "
+            "DO UPDATE SET password_hash = excluded.password_hash",
+            [name, hash_password(password), now],
+        )
+        # a new password ends the account's sessions
+        con.execute("DELETE FROM dashboard_sessions WHERE username = ?", [name])
+    return User(name, now, None)
+
+
+def list_users(store: DuckDBStore) -> list[User]:
+    ensure_tables(store)
+    with store.session() as con:
+        rows = con.execute("SELECT username, created_at, last_login FROM dashboard_users "
+                           "ORDER BY username").fetchall()
+    return [User(*row) for row in rows]
+
+
+def delete_user(store: DuckDBStore, username: str) -> None:
+    """Delete the account and end its sessions; :class:`NotFoundError` if there is none."""
+    ensure_tables(store)
+    with store.session() as con:
+        found = con.execute("DELETE FROM dashboard_users WHERE username = ? RETURNING username",
+                            [username]).fetchall()
+        con.execute("DELETE FROM dashboard_sessions WHERE username = ?", [username])
+    if not found:
+        raise NotFoundError(f"no dashboard user {username!r}", field="username")
+
+
+def authenticate(store: DuckDBStore, username: str, password: str) -> bool:
+    """Whether the account exists and the password is right (same work either way)."""
+    ensure_tables(store)
+    with store.session() as con:
+        rows = con.execute("SELECT password_hash FROM dashboard_users WHERE username = ?",
+                           [username]).fetchall()
+    ok = check_password(password, rows[0][0] if rows else _DUMMY)
+    return ok and bool(rows)
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def start_session(store: DuckDBStore, username: str) -> tuple[str, Session]:
+    """A new session for ``username``: the cookie token (returned once) and the session."""
+    ensure_tables(store)
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session = Session(username, secrets.token_urlsafe(32), now + timedelta(hours=SESSION_HOURS))
+    with store.session() as con:
+        con.execute("DELETE FROM dashboard_sessions WHERE expires_at < ?", [now])
+        con.execute("INSERT INTO dashboard_sessions VALUES (?, ?, ?, ?, ?)",
+                    [_digest(token), username, session.csrf_token, now, session.expires_at])
+        con.execute("UPDATE dashboard_users SET last_login = ? WHERE username = ?",
+                    [now, username])
+    return token, session
+
+
+def find_session(store: DuckDBStore, token: str | None) -> Session | None:
+    """The live session of a cookie token, or None."""
+    if not token:
+        return None
+    ensure_tables(store)
+    with store.session() as con:
+        rows = con.execute(
+            "SELECT s.username, s.csrf_token, s.expires_at FROM dashboard_sessions s "
+            "JOIN dashboard_users u USING (username) WHERE s.token_sha256 = ? "
+            "AND s.expires_at > ?", [_digest(token), utcnow()]).fetchall()
+    return Session(*rows[0]) if rows else None
+
+
+def end_session(store: DuckDBStore, token: str | None) -> None:
+    if token:
+        ensure_tables(store)
+        with store.session() as con:
+            con.execute("DELETE FROM dashboard_sessions WHERE token_sha256 = ?", [_digest(token)])
+
+
+DEMO_USER = ("demo", "demo")
+"""The account ``touchpath serve --demo`` creates (never without ``--demo``)."""
+
+
+def ensure_demo_user(store: DuckDBStore) -> bool:
+    """Create the demo account ``demo``/``demo`` unless it exists; True if created."""
+    if any(u.username == DEMO_USER[0] for u in list_users(store)):
+        return False
+    create_user(store, *DEMO_USER, min_length=1)
+    return True
+
+
+START_HINT = ("dashboard: http://{host}:{port}/dashboard - create an account with "
+              "'touchpath users create <name>' (stop the server first: it owns the store)")
+"""What ``touchpath serve`` prints at start-up."""

@@ -1,0 +1,240 @@
+"""The dashboard in a real headless Chromium against a real ``touchpath serve`` on the demo data.
+
+One server for the module (the demo store, a dashboard account, an event whose name is an HTML
+injection attempt); every test logs in with a fresh browser profile. No request may leave
+127.0.0.1 (plotly.js is served by the server itself). Screenshots go to tests/browser/artifacts/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+from tests.realserver import Server, start_server
+from touchpath.config import load_settings
+from touchpath.demo.load import load_demo
+from touchpath.spec.columns import rows_to_table
+from touchpath.spec.messages import ParseOptions, parse_message
+from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.web.dashboard.auth import create_user
+
+USER, PASSWORD = "maya", "a long passphrase"
+XSS = "<img src=x onerror=alert(1)>"
+XSS_USER = "cust-0000012"
+PAGES = ("overview", "journey", "funnels", "paths", "retention", "stages", "people", "data")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("dashboard-browser")
+    with DuckDBStore(load_settings(env={}, store_path=tmp / "e2e.duckdb")) as store:
+        load_demo(store, size="300", seed=7)
+        received = datetime(2026, 6, 1, 12, 0)
+        for n, event in enumerate((XSS, "Product Viewed")):
+            message = {"type": "track", "event": event, "userId": XSS_USER,
+                       "messageId": f"xss-{n}", "timestamp": f"2026-06-01T1{n}:00:00Z",
+                       "properties": {"note": "<script>alert(2)</script>"}}
+            row = parse_message(message, received_at=received, options=ParseOptions())
+            store.write(rows_to_table([row]))
+        create_user(store, USER, PASSWORD)
+    started = start_server(tmp)
+    try:
+        yield started
+    finally:
+        assert started.stop() == 0
+
+
+@pytest.fixture
+def dash(page: Any, server: Server) -> Any:
+    """The page, logged in, with every request off 127.0.0.1 refused and counted, and every
+    JavaScript dialog (an executed injection would open one) recorded."""
+    page.outside = []
+    page.dialogs = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url + "/dashboard/stages")
+    assert "/dashboard/login" in page.url
+    page.get_by_label("User name").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/stages")
+    return page
+
+
+def _charts_ready(page: Any) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart')].every(c => c.dataset.ready)",
+        timeout=20_000)
+
+
+def _shot(page: Any, name: str, full: bool = True) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=full)
+
+
+def _clean(page: Any) -> None:
+    assert page.console_errors == []
+    assert page.outside == []
+    assert page.dialogs == []
+
+
+def test_log_in_and_walk_every_page(dash: Any, server: Server) -> None:
+    for name in PAGES:
+        link = dash.locator(f'.sidebar a[data-nav="{name}"]')
+        link.click()
+        dash.wait_for_load_state("load")
+        assert link.get_attribute("aria-current") == "page"
+        _charts_ready(dash)
+        assert dash.locator("h1").inner_text()
+        _shot(dash, f"en-{name}")
+    dash.goto(server.url + "/dashboard")
+    _charts_ready(dash)
+    analyses = [a["name"] for a in dash.request.get(server.url + "/dashboard/api/analyses").json()]
+    # the funnel and the channels; the NPS trend when the server has the satisfaction analysis
+    assert dash.locator(".chart").count() == 2 + ("satisfaction" in analyses)
+    assert dash.locator("#nps").count() == ("satisfaction" in analyses)
+    people = dash.locator('[data-kpi="people"]').inner_text()
+    assert int(people.replace(",", "")) > 300
+    dash.goto(server.url + "/dashboard/people?q=" + XSS_USER)
+    assert dash.locator("h2", has_text="Identities").count() == 1
+    assert dash.locator(".identities li").count() >= 2
+    _shot(dash, "en-person")
+    # log out: the session ends, pages send the browser to the login again
+    dash.get_by_role("button", name="Log out").click()
+    dash.wait_for_url("**/dashboard/login")
+    dash.goto(server.url + "/dashboard/data")
+    assert "/dashboard/login" in dash.url
+    _clean(dash)
+
+
+def test_build_a_funnel(dash: Any, server: Server) -> None:
+    dash.goto(server.url + "/dashboard/funnels")
+    steps = dash.locator("#steps input")
+    assert steps.count() == 3
+    steps.nth(0).fill("Product Viewed")
+    steps.nth(1).fill("Cart Viewed")
+    steps.nth(2).fill("Checkout Started")
+    dash.get_by_role("button", name="Add a step").click()
+    assert steps.count() == 4
+    assert dash.evaluate("document.activeElement.id") == "step-4"
+    steps.nth(3).fill("Order Completed")
+    dash.get_by_label("Conversion window (days)").fill("14")
+    dash.get_by_label("Break down by").select_option("person:initial_channel")
+    dash.get_by_role("button", name="Run").click()
+    dash.wait_for_url("**/dashboard/funnels?**")
+    _charts_ready(dash)
+    summary = dash.locator('[data-summary="conversion"]').inner_text()
+    assert "people entered" in summary and "%" in summary
+    rows = dash.locator("section.card table tbody tr")
+    assert rows.count() >= 8 * 4  # 4 steps x the demo's acquisition channels
+    table = dash.locator("section.card table").first.inner_text()
+    assert "paid_social" in table and "email" in table
+    _shot(dash, "en-funnel-built")
+    dropped = dash.locator(".dropped a").first
+    assert "stopped after" in dropped.inner_text()
+    dropped.click()
+    dash.wait_for_load_state("load")
+    persons = dash.locator(".columns a")
+    assert persons.count() > 0
+    persons.first.click()
+    dash.wait_for_load_state("load")
+    assert dash.locator(".identities li").count() >= 1
+    _clean(dash)
+
+
+@pytest.mark.parametrize("language", ["he", "ar"])
+def test_right_to_left(dash: Any, server: Server, language: str) -> None:
+    dash.goto(server.url + f"/dashboard/stages?lang={language}")
+    _charts_ready(dash)
+    html = dash.locator("html")
+    assert html.get_attribute("dir") == "rtl" and html.get_attribute("lang") == language
+    nav = dash.locator(".sidebar").bounding_box()
+    main = dash.locator("main").bounding_box()
+    assert nav["x"] > main["x"]  # the navigation is on the right
+    stages = dash.locator(".stage")
+    assert stages.count() == 5
+    first, last = stages.first.bounding_box(), stages.last.bounding_box()
+    assert first["x"] > last["x"]  # the journey starts on the right
+    assert dash.locator(".stage").first.get_attribute("data-stage") == "awareness"
+    expected = {"he": "מודעות", "ar": "الوعي"}[language]
+    assert expected in stages.first.inner_text()
+    _shot(dash, f"{language}-stages")
+    # the language sticks (cookie) on the next pages
+    for name in ("overview", "funnels", "people", "data", "journey"):
+        dash.locator(f'.sidebar a[data-nav="{name}"]').click()
+        dash.wait_for_load_state("load")
+        assert dash.locator("html").get_attribute("dir") == "rtl"
+        _charts_ready(dash)
+        _shot(dash, f"{language}-{name}")
+    dash.goto(server.url + "/dashboard/funnels?step=Product+Viewed&step=Checkout+Started"
+              "&step=Order+Completed")
+    _charts_ready(dash)
+    _shot(dash, f"{language}-funnel-built")
+    # back to English: left to right, navigation on the left
+    dash.goto(server.url + "/dashboard/stages?lang=en")
+    assert dash.locator("html").get_attribute("dir") == "ltr"
+    stages = dash.locator(".stage")
+    assert stages.first.bounding_box()["x"] < stages.last.bounding_box()["x"]
+    assert dash.locator(".sidebar").bounding_box()["x"] < dash.locator("main").bounding_box()["x"]
+    _clean(dash)
+
+
+def test_an_event_named_like_html_shows_as_text(dash: Any, server: Server) -> None:
+    dash.goto(server.url + "/dashboard")
+    _charts_ready(dash)
+    assert dash.get_by_role("cell", name=XSS, exact=True).count() == 0  # not a top-10 event
+    dash.goto(server.url + "/dashboard/people?q=" + XSS_USER)
+    assert dash.get_by_role("cell", name=XSS, exact=True).count() == 1
+    assert dash.get_by_text("<script>alert(2)</script>", exact=False).count() >= 1
+    dash.goto(server.url + "/dashboard/funnels")
+    dash.locator("#steps input").nth(0).fill(XSS)
+    dash.locator("#steps input").nth(1).fill("Product Viewed")
+    dash.locator("#steps input").nth(2).fill("")
+    dash.get_by_role("button", name="Run").click()
+    dash.wait_for_url("**/dashboard/funnels?**")
+    _charts_ready(dash)
+    assert dash.get_by_role("cell", name=XSS, exact=True).count() >= 1
+    assert dash.locator(".chart text", has_text="onerror").count() >= 1  # the chart label
+    assert dash.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    _shot(dash, "en-xss-funnel")
+    _clean(dash)
+
+
+def test_keyboard_and_phone_width(dash: Any, server: Server) -> None:
+    dash.goto(server.url + "/dashboard/people?lang=he")
+    dash.keyboard.press("Tab")
+    skip = dash.locator(".skip-link")
+    assert dash.evaluate("document.activeElement.className") == "skip-link"
+    assert skip.bounding_box()["y"] >= 0  # visible when focused
+    dash.keyboard.press("Enter")
+    dash.keyboard.press("Tab")
+    # the search field is the first control of the main content
+    assert dash.evaluate("document.activeElement.id") == "q"
+    dash.keyboard.type(XSS_USER)
+    dash.keyboard.press("Enter")
+    dash.wait_for_url("**/dashboard/people?q=**")
+    assert dash.locator(".identities li").count() >= 2
+    dash.set_viewport_size({"width": 390, "height": 844})
+    dash.goto(server.url + "/dashboard")
+    _charts_ready(dash)
+    width = dash.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing overflows the phone's width
+    _shot(dash, "he-phone-overview")
+    dash.goto(server.url + "/dashboard/stages?lang=ar")
+    _charts_ready(dash)
+    assert dash.evaluate("document.documentElement.scrollWidth") <= 390
+    _shot(dash, "ar-phone-stages")
+    _clean(dash)
+
