@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,33 @@ def test_cdnow_summary_from_raw_transactions_equals_the_shipped_one() -> None:
     assert got.holdout_length == 39.0  # 1997-10-01 .. 1998-06-30: weeks 40-78
     plain = cdnow.summary().set_index("ID").loc[shipped.index]
     assert (plain["frequency"] == shipped["x"]).all()
+
+
+@pytest.mark.parametrize(("freq", "period", "unit"), [("D", "day", "days"),
+                                                      ("W", "week", "weeks")])
+def test_cdnow_summary_equals_lifetimes_calibration_and_holdout_data(
+        freq: str, period: Any, unit: Any) -> None:
+    # an independent implementation of the same convention (lifetimes.utils, pandas periods)
+    pytest.importorskip("autograd")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from lifetimes.utils import calibration_and_holdout_data
+
+        theirs = calibration_and_holdout_data(
+            cdnow.transactions(), "id", "date", calibration_period_end="1997-09-30",
+            observation_period_end="1998-06-30", freq=freq, monetary_value_col="value")
+    got = purchase_summary(cdnow_source(), EventMatcher("Order Completed"),
+                           calibration_end=cdnow.CALIBRATION_END,
+                           observation_end=cdnow.OBSERVATION_END, period=period,
+                           time_unit=unit)
+    ours = got.persons.set_index(got.persons["person_id"].astype(int)).loc[theirs.index]
+    assert (ours["frequency"] == theirs["frequency_cal"]).all()
+    np.testing.assert_allclose(ours["recency"], theirs["recency_cal"], atol=1e-12)
+    np.testing.assert_allclose(ours["T"], theirs["T_cal"], atol=1e-12)
+    np.testing.assert_allclose(ours["monetary"].fillna(0.0), theirs["monetary_value_cal"],
+                               atol=1e-9)
+    assert (ours["holdout_purchases"] == theirs["frequency_holdout"]).all()
+    assert got.holdout_length == theirs["duration_holdout"].iloc[0]
 
 
 def test_golden_summary() -> None:
