@@ -30,7 +30,7 @@ from touchpath.analytics._paths_spec import (
     PathsSpec,
     group_regex,
 )
-from touchpath.analytics.frame import ORDER, matches, scoped_events
+from touchpath.analytics.frame import ORDER, in_order, matches, scoped_events
 from touchpath.analytics.source import EventSource
 
 SEPARATOR = " → "
@@ -173,7 +173,7 @@ def aggregates(path_steps: ir.Table, spec: PathsSpec) -> tuple[pd.DataFrame, pd.
     counts = pairs.group_by(["k", "label", "next"]).agg(count=pairs.count())
 
     per_entity = path_steps.group_by("_entity").agg(
-        path=path_steps.label.collect(order_by=path_steps.k).join(SEPARATOR),
+        path=in_order(path_steps.label, path_steps.k).join(SEPARATOR),
         steps=path_steps.k.max(),
     )
     counted = per_entity.group_by(["path", "steps"]).agg(count=per_entity.count())

@@ -113,6 +113,36 @@ def _equals(text: ir.StringValue, number: ir.NumericValue, value: Any) -> ir.Boo
     return (text == str(value)).fill_null(False)
 
 
+def _ordered_aggregates(value: ir.Value) -> bool:
+    """Does the engine behind ``value`` take ``order_by`` in aggregates (DuckDB does, Spark
+    does not)? Ordered aggregates are about 3x faster on DuckDB than the neutral form."""
+    try:
+        return value._find_backend().name != "pyspark"  # type: ignore[no-any-return]
+    except Exception:  # an unbound expression: take the form every engine runs
+        return False
+
+
+def in_order(value: ir.Value, *keys: ir.Value) -> ir.ArrayValue:
+    """An aggregate: ``value`` of every row of the group, in the order of ``keys``.
+
+    Spark has no ordered ``collect``; there the keys travel with the value in a struct, the
+    array of structs is sorted (both engines order structs field by field) and the keys are
+    dropped.
+    """
+    if _ordered_aggregates(value):
+        return value.collect(order_by=list(keys))
+    packed = ibis.struct({**{f"_k{i}": k for i, k in enumerate(keys)}, "_v": value})
+    return packed.collect().sort().map(lambda e: e._v)
+
+
+def first_in_order(value: ir.Value, *keys: ir.Value) -> ir.Value:
+    """An aggregate: ``value`` at the group's first row in the order of ``keys``. (Spark's
+    ``min_by`` skips rows whose value is NULL: use it on NOT NULL columns.)"""
+    if _ordered_aggregates(value):
+        return value.first(order_by=list(keys), include_null=True)
+    return value.argmin(ibis.struct({f"_k{i}": k for i, k in enumerate(keys)}))
+
+
 def matches(table: ir.Table, matcher: EventMatcher) -> ir.BooleanValue:
     """Whether each event of ``table`` is one ``matcher`` counts."""
     if matcher.any_event:

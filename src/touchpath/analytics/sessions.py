@@ -18,7 +18,12 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from touchpath.analytics.filters import Filters
-from touchpath.analytics.frame import DEFAULT_SESSION_TIMEOUT_SECONDS, ORDER, scoped_events
+from touchpath.analytics.frame import (
+    DEFAULT_SESSION_TIMEOUT_SECONDS,
+    ORDER,
+    first_in_order,
+    scoped_events,
+)
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
@@ -77,7 +82,7 @@ def session_table(source: EventSource, spec: SessionsSpec) -> ir.Table:
     order = [events[c] for c in ORDER]
     grouped = events.group_by("person_id", "session_index").agg(  # an int: cheaper than the id
         started=events.timestamp.min(), ended=events.timestamp.max(), events=events.count(),
-        entry_channel=events.channel.first(order_by=order, include_null=True))
+        entry_channel=first_in_order(events.channel, *order))  # the store's channel: NOT NULL
     return grouped.mutate(
         length_seconds=grouped.ended.delta(grouped.started, unit="microsecond")
         .cast("float64") / 1e6,

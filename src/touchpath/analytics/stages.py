@@ -28,6 +28,7 @@ from touchpath.analytics.frame import (
     ORDER,
     check_events,
     condition,
+    in_order,
     matches,
     property_value,
     scoped_events,
@@ -224,7 +225,7 @@ def person_stages(source: EventSource, spec: StagesSpec) -> pd.DataFrame:
               for i, s in enumerate(model.stages)}
     people = changes.group_by("person_id").agg(
         current_stage=changes.stage.argmax(changes._pos),
-        path=changes.stage.collect(order_by=changes._pos),
+        path=in_order(changes.stage, changes._pos),
         **firsts,
     ).order_by("person_id").to_pandas()
     ids = model.ids
