@@ -96,7 +96,8 @@ def test_errors_on_a_source_say_what_is_missing() -> None:
         run_clv(source, from_dict(CLVSpec, {"segments": [{"name": "t", "segment": {
             "kind": "behaviour", "event": {"event": "Ticket"}}}]}))
     assert caught.value.field == "segments[0].segment.event.event"
-    with pytest.raises(QueryError, match="only 1 of 3 customers bought again") as too_few:
+    with pytest.raises(QueryError,
+                       match=r"only 1 of 3 customers bought again \(on another day\)") as too_few:
         run_clv(source, CLVSpec(stage_model=None))
     assert too_few.value.field == "calibration_end"
     assert "at least 10 repeat buyers" in str(too_few.value)
@@ -118,6 +119,20 @@ def test_too_few_valued_repeat_purchases_name_the_value() -> None:
     assert got.summary["spend_model"] is None
     assert got.persons["clv"].isna().all()
     assert (got.persons["expected_purchases"] > 0).all()
+
+
+def test_acquisition_channel_reads_all_of_a_persons_events() -> None:
+    # a channel filter narrows the purchases counted, not the person's first touch
+    rows = _orders({f"p{i}": [1, 5 + i, 20 + i] for i in range(4)})
+    rows = [{**r, "channel": "direct"} for r in rows]
+    rows += [{"person_id": f"p{i}", "event": "$page", "channel": "email",
+              "timestamp": datetime(2026, 1, 1, 8), "message_id": f"land-{i}"}
+             for i in range(4)]
+    spec = from_dict(CLVSpec, {"stage_model": None, "min_repeat_buyers": 3,
+                               "filters": {"channels": ["direct"]}})
+    got = run_clv(source_of(rows), spec)
+    assert set(got.persons["initial_channel"]) == {"email"}
+    assert got.by("initial_channel")["customers"].tolist() == [4]
 
 
 @pytest.fixture(scope="module")

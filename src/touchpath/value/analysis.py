@@ -32,7 +32,6 @@ from touchpath.analytics.frame import (
     check_events,
     date_bounds,
     person_properties,
-    scoped_events,
     segment_persons,
 )
 from touchpath.analytics.registry import register
@@ -203,8 +202,9 @@ def _fit(spec: CLVSpec, persons: pd.DataFrame) -> tuple[PurchaseModel, GammaGamm
     repeaters = int((persons["frequency"] > 0).sum())
     if repeaters < spec.min_repeat_buyers:
         raise QueryError(
-            f"only {repeaters} of {len(persons)} customers bought again (in another "
-            f"{spec.period}) by calibration_end; fitting {spec.model} needs at least "
+            f"only {repeaters} of {len(persons)} customers bought again "
+            f"({'on another day' if spec.period == 'day' else 'in another week'}) by "
+            "calibration_end; fitting {spec.model} needs at least "
             f"{spec.min_repeat_buyers} repeat buyers: widen the date range, move "
             "calibration_end later or choose period 'day'", field="calibration_end")
     model = MODELS[spec.model].fit(persons["frequency"], persons["recency"], persons["T"])
@@ -228,7 +228,9 @@ def _groups(source: EventSource, spec: CLVSpec, persons: pd.DataFrame,
     ids = persons["person_id"]
     out: dict[str, pd.Series] = {}
     if spec.breakdown:
-        events = scoped_events(source, spec.filters)
+        # over all of the person's events, as person filters read them (a channel filter
+        # must not make everyone's acquisition channel that channel): up to calibration_end
+        events = source.table("events")
         events = events.filter(events.timestamp < _end(calibration_end))
         props = person_properties(events, list(spec.breakdown)).to_pandas()
         props = props.set_index(props["person_id"].astype(str))
