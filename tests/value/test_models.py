@@ -230,3 +230,20 @@ def test_bgnbd_predictions_where_scipy_hyp2f1_gives_up() -> None:
         odds = a / (b + x0 - 1) if x0 > 0 else 0.0  # t_x = T: P(alive) = 1 / (1 + odds)
         assert _purchases_if_alive(r, alpha, a, b, horizon, x0, age) / (1 + odds) == (
             pytest.approx(float(closed), rel=1e-9))
+
+
+def test_bgnbd_gradient_equals_finite_differences() -> None:
+    from touchpath.value.bgnbd import _log_likelihood as bg_terms
+
+    data = cdnow.summary()
+    x, t_x, T = (data[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
+    for params in ([0.243, 4.414, 0.793, 2.426], [1.5, 2.0, 3.0, 0.8], [0.3, 9.0, 1.2, 5.0]):
+        point = np.array(params)
+        _, grads = bg_terms(point, x, t_x, T, gradient=True)
+        for i in range(4):
+            step = np.zeros(4)
+            step[i] = 1e-6 * point[i]
+            up, _ = bg_terms(point + step, x, t_x, T, gradient=False)
+            down, _ = bg_terms(point - step, x, t_x, T, gradient=False)
+            numeric = (up.sum() - down.sum()) / (2 * step[i])
+            assert grads[i].sum() == pytest.approx(numeric, rel=1e-6, abs=1e-6), (params, i)
