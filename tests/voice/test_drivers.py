@@ -107,7 +107,7 @@ SPECS = st.builds(
     ]))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(answer_rows(), SPECS)
 def test_matches_the_reference(rows: list[dict[str, Any]], spec: DriversSpec) -> None:
     source = source_of(rows)

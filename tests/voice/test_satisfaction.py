@@ -113,7 +113,7 @@ def test_matches_the_reference(rows: list[dict[str, Any]], spec: SatisfactionSpe
         assert result.summary["value"] is None and result.frame.empty
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(answer_rows(max_answers=25))
 def test_segment_breakdown_is_each_segment_on_its_own(rows: list[dict[str, Any]]) -> None:
     did_a = DidEvent(EventMatcher("A"))

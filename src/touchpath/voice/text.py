@@ -28,7 +28,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -56,6 +56,7 @@ _FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=65_536)  # comments repeat ("Great!"): normalise each text once
 def normalize(text: str) -> str:
     """Case-folded text without combining marks, Arabic letter variants folded."""
     text = unicodedata.normalize("NFKC", text).casefold()
@@ -442,9 +443,15 @@ def run_themes(source: EventSource, spec: ThemesSpec) -> ThemesResult:
     data["language"] = [language_of(t, lang if isinstance(lang, str) else None)
                         for t, lang in zip(texts, data["language"], strict=True)]
     data = _group_columns(data)
-    data["sentiment"] = scorer.score(texts, list(data["language"])) if texts else []
+    # each distinct (comment, language) is scored and split into terms once
+    pairs = list(zip(texts, data["language"], strict=True))
+    distinct = list(dict.fromkeys(pairs))
+    scores = dict(zip(distinct, scorer.score([t for t, _ in distinct],
+                                             [lang for _, lang in distinct]), strict=True))
+    split = {pair: terms(*pair) for pair in distinct}
+    data["sentiment"] = [float(scores[p]) for p in pairs]
     data["theme"] = [t + 1 for t in cluster(texts, list(data["language"]), spec.threshold)]
-    data["terms"] = [terms(t, lang) for t, lang in zip(texts, data["language"], strict=True)]
+    data["terms"] = [split[p] for p in pairs]
     # themes numbered by size, labelled by their top terms
     sizes = data.groupby("theme").size().sort_values(ascending=False, kind="stable")
     renumber = {old: new for new, old in enumerate(sizes.index, start=1)}
