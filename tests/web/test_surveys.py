@@ -124,6 +124,7 @@ def test_due_after_the_trigger_event_then_capped(client: TestClient) -> None:
     # no Hebrew follow-up text: the default language's
     assert shown["questions"][0]["follow_up"][0]["text"] == "What could we do better?"
     assert shown["touchpoint"] == "Order Completed" and shown["stage"] == "Purchase"
+    assert shown["title"] == "After the order"  # no title given: the name
     # shown once: the 30-day cap holds it back now
     again = client.post("/v1/surveys/next", headers=KEY, json={**ask, "event": "Order Completed"})
     assert again.json() == {"survey": None}
@@ -261,6 +262,8 @@ def test_signed_link_ties_the_answer_to_the_person(client: TestClient) -> None:
     assert made["url"].endswith(f"/s/{token}")
     tampered = token[:-2] + ("aa" if token[-2:] != "aa" else "bb")
     assert client.post(f"/s/{tampered}", json={"answers": {"nps": 9}}).status_code == 401
+    page = client.get(f"/s/{token}")
+    assert page.status_code == 200 and 'dir="rtl"' in page.text and 'lang="ar"' in page.text
     response = client.post(f"/s/{token}", json={"answers": {"nps": 9}})
     assert response.status_code == 200, response.text
     answer = events(client, "u8")[-1]

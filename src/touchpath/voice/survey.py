@@ -134,8 +134,11 @@ class Survey:
 
     id: str
     name: str
+    """The survey's name for the team (lists, reports)."""
     questions: tuple[Question, ...]
     default_language: str = "en"
+    title: Text | None = None
+    """The heading customers see (the survey link's page), per language; else the name."""
     targeting: Targeting = field(default_factory=Targeting)
     cases: tuple[CaseRule, ...] = ()
     labels: dict[str, Text] = field(default_factory=dict)
@@ -294,5 +297,6 @@ def localized(survey: Survey, language: str | None) -> dict[str, Any]:
         questions.append(item)
     labels = {k: _say(survey.labels.get(k, v), lang, d) for k, v in DEFAULT_LABELS.items()}
     return {"id": survey.id, "name": survey.name, "language": lang,
+            "title": _say(survey.title, lang, d) or survey.name,
             "dir": "rtl" if lang in RTL_LANGUAGES else "ltr",
             "questions": questions, "labels": labels}

@@ -145,7 +145,7 @@ def surveys_router(admin: Callable[..., None], store: Callable[..., DuckDBStore]
         data = json.dumps(shown, ensure_ascii=False).replace("<", "\\u003c")
         for key, value in (("{{survey_json}}", data), ("{{post_url}}", html.escape(f"/s/{token}")),
                            ("{{lang}}", html.escape(shown["language"])),
-                           ("{{dir}}", shown["dir"]), ("{{title}}", html.escape(survey.name))):
+                           ("{{dir}}", shown["dir"]), ("{{title}}", html.escape(shown["title"]))):
             page = page.replace(key, value)
         return HTMLResponse(page)
 
