@@ -333,6 +333,7 @@ def serve(
         if demo_data:
             from touchpath.collect.keys import DEMO_KEY, create_key, list_keys
             from touchpath.demo.load import load_demo
+            from touchpath.voice.cases import open_past_cases
             from touchpath.voice.catalog import list_surveys, save_survey
             from touchpath.voice.survey import template_surveys
 
@@ -345,6 +346,7 @@ def serve(
                 if not list_surveys(store):
                     for survey in template_surveys():
                         save_survey(store, survey)
+                        open_past_cases(store, survey)  # the demo's unhappy answers
             err.print(f"demo write key: {DEMO_KEY}")
         run(config)
 

@@ -176,6 +176,19 @@ def cases_update(
     out.print(f"{case['case_id']}: {case['status']}, owner {case['owner'] or '-'}")
 
 
+@cases_app.command("backfill")
+def cases_backfill(
+    survey_id: Annotated[str, typer.Argument(help="The survey whose rules to apply.")],
+) -> None:
+    """Apply a survey's case rules to the answers already stored (no webhooks are posted)."""
+    from touchpath.voice.cases import open_past_cases
+    from touchpath.voice.catalog import load_survey
+
+    with _errors(), open_store() as store:
+        opened = open_past_cases(store, load_survey(store, survey_id))
+    out.print(f"opened {opened} cases")
+
+
 @cases_app.command("recovery")
 def cases_recovery() -> None:
     """How many people with a case answered again, and how many recovered."""

@@ -174,3 +174,25 @@ def test_link_tokens_are_signed_and_expire(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(time, "time", lambda: later)
     with pytest.raises(AuthError, match="expired"):
         read_token(b"k", expired)
+
+
+def test_past_answers_get_their_cases_once(demo_store_path: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from touchpath.config import load_settings
+    from touchpath.voice.cases import open_past_cases
+
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_store_path, copy)
+    with DuckDBStore(load_settings(env={}, store_path=copy)) as store:
+        nps = sv.load_survey_file(TEMPLATES / "nps-post-purchase.yaml")
+        save_survey(store, nps)
+        detractors = store.sql(
+            "SELECT count(*) AS n FROM events WHERE event = 'Survey Answered' AND "
+            "properties->>'survey_id' = 'nps-post-purchase' AND "
+            "CAST(properties->>'score' AS INT) <= 6").to_pylist()[0]["n"]
+        assert detractors > 20
+        assert open_past_cases(store, nps) == detractors
+        assert open_past_cases(store, nps) == 0
+        cases = list_cases(store)
+        assert len(cases) == detractors and (cases["score"] <= 6).all()

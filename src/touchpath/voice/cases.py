@@ -82,6 +82,23 @@ def open_cases(store: Any, survey: Survey, properties: dict[str, Any], person_id
     return opened
 
 
+def open_past_cases(store: Any, survey: Survey, since: datetime | None = None) -> int:
+    """Apply the survey's case rules to the answers already stored (after a rule was added,
+    or for answers that arrived as plain events), each case opened at its answer's time. No
+    webhook is posted: a help desk should not receive a backlog unasked. Returns the number of
+    cases opened."""
+    rows = store.sql(
+        "SELECT person_id, timestamp, properties FROM events WHERE event = 'Survey Answered' "
+        "AND properties->>'survey_id' = $s AND timestamp >= $since ORDER BY timestamp",
+        {"s": survey.id, "since": since or datetime(1970, 1, 1)}).to_pylist()
+    opened = 0
+    for row in rows:
+        props = orjson.loads(row["properties"])
+        props.setdefault("response_id", f"{row['person_id']}@{row['timestamp'].isoformat()}")
+        opened += len(open_cases(store, survey, props, row["person_id"], at=row["timestamp"]))
+    return opened
+
+
 def list_cases(store: Any, status: str | None = None) -> pd.DataFrame:
     """Every case (or those of one status), newest first, with ``overdue``."""
     if status is not None and status not in STATUSES:
