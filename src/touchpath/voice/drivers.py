@@ -36,12 +36,15 @@ from touchpath.errors import ValidationError
 from touchpath.voice.metrics import DEFAULT_CONFIDENCE, DEFAULT_SCALES, wilson_interval
 from touchpath.voice.satisfaction import ANSWER_EVENT, NONE, answers, check_breakdown
 
-FactorKind = Literal["event", "channel", "path", "touchpoint", "property"]
+FactorKind = Literal["event", "channel", "path", "touchpoint"]
 ARROW = " → "
 DAY = 24 * 3600
 COLUMNS = ["kind", "factor", "answers", "low_with", "high_with", "share_low", "share_high",
            "difference", "ci_low", "ci_high", "lift", "p_value", "q_value", "metric_with",
            "metric_without", "direction"]
+ANSWER_PROPERTIES = {"stage": "properties.stage", "survey": "properties.survey_id",
+                     "language": "properties.language", "touchpoint": "properties.touchpoint"}
+"""Short names of answer properties a driver may test."""
 BANDS = {
     "nps": "low: detractors (0-6), high: promoters (9-10)",
     "csat": "low: 1-2, high: 4-5 (of 1-5)",
@@ -53,9 +56,10 @@ BANDS = {
 class DriversSpec:
     """Which factors go with low versus high answers of ``metric`` (``nps``, ``csat``, ``ces``).
 
-    ``factors``: the kinds of candidate to test; ``lookback_days``: how far before an answer
-    its events and channels count (the answer's own time excluded, the earlier bound
-    included); ``path_length``: how many of the last events before the answer form its path;
+    ``factors``: the kinds of candidate to test (besides ``properties``);
+    ``lookback_days``: how far before an answer its events and channels count (the answer's
+    own time excluded, the earlier bound included); ``path_length``: how many of the last
+    events before the answer form its path;
     ``properties``: answer properties (``properties.<key>``, an event column) or person
     properties (``person.<trait | initial_*>``) to test, each value a factor;
     ``min_answers``: a factor met by fewer answers is not reported. ``survey_ids`` and
@@ -77,16 +81,20 @@ class DriversSpec:
             raise ValidationError("needs at least one kind of factor", field="factors")
         if len(set(self.factors)) != len(self.factors):
             raise ValidationError("lists a kind twice", field="factors")
-        if "property" in self.factors and not self.properties:
-            raise ValidationError("factor 'property' needs properties", field="properties")
         if self.lookback_days < 1:
             raise ValidationError("must be at least 1", field="lookback_days")
         if not 1 <= self.path_length <= 5:
             raise ValidationError("must be from 1 to 5", field="path_length")
         for i, name in enumerate(self.properties):
-            if name in ("period", "segment", "stage", "touchpoint", "survey", "language"):
-                continue
-            check_breakdown(name, field=f"properties[{i}]")
+            field = f"properties[{i}]"
+            if name in ("period", "segment"):
+                raise ValidationError(f"{name!r} is not a property of an answer", field=field)
+            if name in self.properties[:i]:
+                raise ValidationError(f"{name!r} is listed twice", field=field)
+            if name == "touchpoint" and "touchpoint" in self.factors:
+                raise ValidationError("the touchpoint factor already tests it", field=field)
+            if name not in ANSWER_PROPERTIES:
+                check_breakdown(name, field=field)
         if self.min_answers < 1:
             raise ValidationError("must be at least 1", field="min_answers")
         if not 0 < self.confidence < 1:
@@ -120,10 +128,6 @@ class DriversResult(AnalysisResult):
         fig.update_layout(title=f"{self.spec.metric}: share among low minus share among high "
                                 "answers (points)", xaxis_title="difference (points)")
         return fig
-
-
-ANSWER_PROPERTIES = {"stage": "properties.stage", "survey": "properties.survey_id",
-                     "language": "properties.language", "touchpoint": "properties.touchpoint"}
 
 
 def _bands(rows: ir.Table, metric: str, properties: tuple[str, ...]) -> ir.Table:
