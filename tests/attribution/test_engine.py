@@ -4,6 +4,8 @@ specs, and the demo store."""
 from __future__ import annotations
 
 import csv
+import json
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,7 +64,7 @@ def test_golden_log_gives_the_hand_checked_credit() -> None:
     figure = result.figure()
     assert {bar.name for bar in figure.data} == set(GOLDEN_SPEC.models)
     assert figure.layout.barmode == "group"
-    assert result.to_dict()["kind"] == "attribution"
+    assert json.loads(json.dumps(result.to_dict()))["kind"] == "attribution"
 
 
 SPECS: list[dict[str, Any]] = [
@@ -254,3 +256,11 @@ def test_collapsing_repeats_keeps_a_conversion_that_repeats_the_last_touch() -> 
     direct, email = 2 ** (-26 / (7 * 24)), 2 ** (-50 / (7 * 24))
     assert frame.loc[("time_decay", "email"), "conversions"] == pytest.approx(
         email / (email + direct))
+
+
+def test_the_json_example_in_the_docs_is_a_valid_spec() -> None:
+    text = (Path(__file__).parents[2] / "docs" / "attribution.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", text, flags=re.S)
+    assert blocks
+    spec = from_dict(AttributionSpec, json.loads(blocks[0]))
+    assert spec.bootstrap == 200 and spec.conversion.names == ("Order Completed",)

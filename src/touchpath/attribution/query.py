@@ -88,21 +88,20 @@ def journeys(source: EventSource, spec: AttributionSpec) -> ir.Table:
         marked = marked.mutate(_touch=marked._cand)
     marked = marked.filter(marked._touch | marked._conv).select(
         "person_id", "timestamp", "message_id", "_dim", "_touch", "_conv", "_value")
-    converted = marked._conv.cast("int64")
-    before = converted.sum().over(ibis.cumulative_window(
-        group_by=marked.person_id, order_by=[marked[c] for c in ORDER]))
-    # a row's journey: the number of conversions strictly before it (so a conversion event
-    # that is also a touch belongs to its own conversion); the conversion, if any, is the
-    # journey's last row
-    marked = marked.mutate(_seq=before - converted)
-    # every window over the person's rows in one order, so the engine sorts once: a row's
-    # conversion is the first conversion at or after it; a row with none after it is in the
-    # person's non-converting journey, which ends at the person's last row
+    # every window over the person's rows in one order, in one step, so the engine sorts
+    # once. A row's journey (_seq) is the number of conversions strictly before it (so a
+    # conversion event that is also a touch belongs to its own conversion); its conversion
+    # time (_at) is the first conversion at or after it; a row with none after it is in the
+    # person's non-converting journey, which ends at the person's last row (_last)
     order = [marked[c] for c in ORDER]
+    so_far = ibis.cumulative_window(group_by=marked.person_id, order_by=order)
     following = ibis.window(group_by=marked.person_id, order_by=order, rows=(0, None))
+    converted = marked._conv.cast("int64")
     marked = marked.mutate(
+        _seq=converted.sum().over(so_far) - converted,
         _at=marked.timestamp.min(where=marked._conv).over(following),
-        _last=marked.timestamp.max().over(group_by=marked.person_id))
+        _last=marked.timestamp.max().over(following),
+        _pos=ibis.row_number().over(ibis.window(group_by=marked.person_id, order_by=order)))
     lookback = ibis.interval(seconds=spec.lookback_days * SECONDS_PER_DAY)
     anchor = ibis.coalesce(marked._at, marked._last)
     kept = marked.filter(marked._conv | (marked._touch & (marked.timestamp >= anchor - lookback)))
@@ -119,10 +118,15 @@ def journeys(source: EventSource, spec: AttributionSpec) -> ir.Table:
 def path_table(rows: ir.Table) -> ir.Table:
     """One row per distinct path: ``path`` (an array of touchpoints; empty or NULL for
     conversions with no touch), ``conversions``, ``value``, ``nulls``."""
+    # an ordered aggregate sorts every group; the touches' positions (from the window the
+    # rows went through anyway) sort each small list instead
+    touches = ibis.struct({"pos": rows._pos, "dim": rows._dim})
     per_journey = rows.group_by(KEYS).agg(
-        path=rows._dim.collect(where=rows._touch, order_by=[rows[c] for c in ORDER]),
+        _touches=touches.collect(where=rows._touch),
         _won=rows._conv.cast("int64").max(),
         _value=rows._value.sum(where=rows._conv))
+    per_journey = per_journey.mutate(
+        path=per_journey._touches.sort().map(lambda touch: touch["dim"]))
     return per_journey.group_by("path").agg(
         conversions=per_journey._won.sum(), value=per_journey._value.sum(),
         nulls=(1 - per_journey._won).sum())
