@@ -114,8 +114,13 @@ def test_log_in_and_walk_every_page(dash: Any, server: Server) -> None:
     # log out: the session ends, pages send the browser to the login again
     dash.get_by_role("button", name="Log out").click()
     dash.wait_for_url("**/dashboard/login")
+    _shot(dash, "en-login", full=False)
     dash.goto(server.url + "/dashboard/data")
     assert "/dashboard/login" in dash.url
+    dash.goto(server.url + "/dashboard/login?lang=he")
+    assert dash.locator("html").get_attribute("dir") == "rtl"
+    assert dash.get_by_label("שם משתמש").count() == 1
+    _shot(dash, "he-login", full=False)
     _clean(dash)
 
 

@@ -18,7 +18,8 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-import touchpath.cli_dashboard  # noqa: F401  (adds "touchpath users")
+import touchpath.cli_dashboard  # adds "touchpath users" to the CLI
+import touchpath.voice.satisfaction  # noqa: F401  (registers "satisfaction": the NPS trend)
 from touchpath.cli import app as cli_app
 from touchpath.collect.keys import create_key
 from touchpath.config import load_settings
@@ -341,6 +342,9 @@ def test_builder_errors_name_the_field_and_empty_states_say_what_next(
     dropped = client.get("/dashboard/funnels/dropped", params={
         "step": ["Product Viewed", "Order Completed"], "at": "1"})
     assert dropped.status_code == 200 and "/dashboard/people?q=person:" in dropped.text
+    overview = client.get("/dashboard").text
+    assert 'id="nps"' in overview and "Net Promoter Score by month" in overview
+    assert 'data-kpi="people"' in overview and "fig-funnel-data" in overview
     journey = client.get("/dashboard/journey").text
     assert "The customer journey map is coming" in journey and "/dashboard/stages" in journey
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import urlsplit
 
 import ibis
 import pandas as pd
@@ -320,7 +321,8 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
             except NotFoundError:
                 found = None
             if found and len(found["persons"]) == 1:
-                timeline = table_view(person_timeline(db, found["persons"][0]["person_id"]), tr)
+                events = timeline_view(person_timeline(db, found["persons"][0]["person_id"]))
+                timeline = table_view(events, tr, truncate=80)
         return render(request, "people.html", active="people", title=tr("nav.people"), q=q,
                       found=found, timeline=timeline, query=request.url.query)
 
@@ -349,7 +351,8 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
         base = str(request.base_url).rstrip("/")
         return render(request, "data.html", active="data", title=tr("nav.data"), stats=stats,
                       sources=counts(stats["by_source"], "source"),
-                      channels=counts(stats["by_channel"], "channel"),
+                      channels=counts({tr.messages.get(f"channel.{k}", k): v
+                                       for k, v in stats["by_channel"].items()}, "channel"),
                       types=counts(stats["by_type"], "type"),
                       identities=counts(stats["identities"], "kind"),
                       keys=table_view(pd.DataFrame(keys, columns=[
@@ -367,6 +370,30 @@ def _translated(fig: Any, tr: Translator) -> Any:
         if node is not None and node.label is not None:
             node.label = [words.get(str(v), v) for v in node.label]
     return fig
+
+
+def timeline_view(events: pd.DataFrame) -> pd.DataFrame:
+    """The timeline as the page shows it: the page's name with its event, the page's path
+    without the site, the source with the channel (the CSV export keeps every column)."""
+    def joined(a: Any, b: Any) -> Any:
+        parts = [str(v) for v in (a, b) if isinstance(v, str) and v]
+        return " · ".join(parts) if parts else None
+
+    return pd.DataFrame({
+        "timestamp": events["timestamp"],
+        "event": [joined(e, n) for e, n in zip(events["event"], events["name"], strict=True)],
+        "channel": [joined(c, s) for c, s in zip(events["channel"], events["source"],
+                                                 strict=True)],
+        "page_url": [_path(u) for u in events["page_url"]],
+        "properties": [None if p in (None, "{}") else p for p in events["properties"]],
+    })
+
+
+def _path(url: Any) -> Any:
+    if not isinstance(url, str) or not url:
+        return None
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 TIMELINE = ("timestamp", "event", "name", "channel", "source", "type", "page_url",

@@ -53,6 +53,10 @@ class Cell:
     text: str
     numeric: bool = False
     href: str | None = None
+    time: bool = False
+    title: str | None = None
+    long: bool = False
+    """Holds a word too long to wrap (a URL, JSON): the table may break it anywhere."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def _is_rate(column: str) -> bool:
     return any(w in column for w in ("rate", "share", "conversion", "probability"))
 
 
-def cell(value: Any, column: str, tr: Translator) -> Cell:
+def cell(value: Any, column: str, tr: Translator, truncate: int = 160) -> Cell:
     """One value formatted for the locale: rates as percents, seconds as durations, numbers
     with the locale's separators, times as dates."""
     try:
@@ -81,9 +85,9 @@ def cell(value: Any, column: str, tr: Translator) -> Cell:
     if isinstance(value, bool):
         return Cell(tr("yes") if value else tr("no"))
     if isinstance(value, datetime | pd.Timestamp) and (value.hour, value.minute) != (0, 0):
-        return Cell(tr.datetime(value))
+        return Cell(tr.datetime(value), time=True)
     if isinstance(value, datetime | date | pd.Timestamp):
-        return Cell(tr.date(value))
+        return Cell(tr.date(value), time=True)
     if isinstance(value, timedelta | pd.Timedelta):
         value = pd.Timedelta(value).total_seconds()
         column = column + "_seconds"
@@ -97,11 +101,16 @@ def cell(value: Any, column: str, tr: Translator) -> Cell:
             return Cell(tr.percent(value), numeric=True)
         digits = 1 if isinstance(value, float) and not float(value).is_integer() else 0
         return Cell(tr.number(value, digits), numeric=True)
-    return Cell(str(value))
+    text = str(value)
+    long = any(len(word) > 24 for word in text.split())
+    if len(text) > truncate:  # the page shows the start, the CSV export all of it
+        return Cell(text[:truncate] + "…", title=text, long=long)
+    return Cell(text, long=long)
 
 
 def table_view(frame: pd.DataFrame, tr: Translator, *, columns: list[str] | None = None,
-               headers: dict[str, str] | None = None, limit: int = 500) -> TableView:
+               headers: dict[str, str] | None = None, limit: int = 500,
+               truncate: int = 160) -> TableView:
     """A DataFrame as formatted cells; headers are translated where the catalogue has
     ``col.<name>``, else shown as they are."""
     names = [c for c in (columns or list(frame.columns)) if c in frame.columns]
@@ -110,7 +119,7 @@ def table_view(frame: pd.DataFrame, tr: Translator, *, columns: list[str] | None
     for name in names:
         text = given.get(name) or tr.messages.get(f"col.{name}", str(name))
         heads.append(Cell(text, numeric=pd.api.types.is_numeric_dtype(frame[name])))
-    rows = [[cell(row[name], str(name), tr) for name in names]
+    rows = [[cell(row[name], str(name), tr, truncate) for name in names]
             for row in frame.head(limit).to_dict(orient="records")]
     return TableView(heads, rows)
 
