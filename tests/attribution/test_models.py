@@ -321,3 +321,21 @@ def test_paths_from_arrow_equal_paths_from_records(records: list[Any], empty: bo
     assert np.array_equal(got.touches, want.touches)
     for name in ("conversions", "value", "nulls"):
         assert np.allclose(getattr(got, name), getattr(want, name))
+
+
+@settings(max_examples=30, deadline=None)
+@given(path_records(), st.data())
+def test_subset_and_top_paths_keep_each_path_with_its_counts(records: list[Any],
+                                                             data: st.DataObject) -> None:
+    paths = ConversionPaths.from_records(records)
+    rows = np.array(data.draw(st.lists(st.integers(0, len(paths) - 1), max_size=6)),
+                    dtype=np.int64)
+    part = paths.subset(rows)
+    assert [part.path(i) for i in range(len(part))] == [paths.path(int(r)) for r in rows]
+    assert np.array_equal(part.nulls, paths.nulls[rows])
+    top = attribute(paths, AttributionSpec(conversion=EventMatcher("x"),
+                                           models=("linear",))).paths
+    journeys = sorted((-(c + n), -c) for _, c, _, n in
+                      [(paths.path(i), paths.conversions[i], 0, paths.nulls[i])
+                       for i in range(len(paths))])[:len(top)]
+    assert list(zip(-top["journeys"], -top["conversions"], strict=True)) == journeys

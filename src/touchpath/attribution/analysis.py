@@ -249,7 +249,8 @@ def _touchpoints(paths: ConversionPaths) -> pd.DataFrame:
 
 
 def _top_paths(paths: ConversionPaths) -> pd.DataFrame:
-    frame = paths.to_frame()
-    frame = frame.sort_values(["journeys", "conversions", "path"],
-                              ascending=[False, False, True], ignore_index=True)
-    return frame.head(TOP_PATHS)
+    journeys = paths.conversions + paths.nulls
+    # most journeys first, then most conversions; the paths' own (sorted) order breaks ties
+    top = np.lexsort((np.arange(len(paths)), -paths.conversions, -journeys))[:TOP_PATHS]
+    frame = paths.subset(top).to_frame()
+    return frame.reset_index(drop=True)

@@ -147,6 +147,15 @@ class ConversionPaths:
         return ConversionPaths(self.channels, self.offsets, self.touches, conversions, value,
                                nulls)
 
+    def subset(self, rows: Ints) -> ConversionPaths:
+        """The paths at ``rows`` (in that order), over the same channels."""
+        lengths = self.lengths[rows]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        starts = np.repeat(self.offsets[:-1][rows], lengths)
+        within = np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+        return ConversionPaths(self.channels, offsets, self.touches[starts + within],
+                               self.conversions[rows], self.value[rows], self.nulls[rows])
+
     def to_frame(self, sep: str = " > ") -> pd.DataFrame:
         """One row per path: ``path`` (text), ``touches``, ``conversions``, ``value``,
         ``nulls``, ``journeys`` and ``conversion_rate``."""
