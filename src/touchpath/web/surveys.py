@@ -21,7 +21,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from touchpath.analytics.codec import to_dict
 from touchpath.collect.committer import GroupCommitter
-from touchpath.errors import ValidationError
+from touchpath.collect.keys import DEMO_KEY
+from touchpath.errors import AuthError, NotFoundError, ValidationError
 from touchpath.spec.messages import parse_message
 from touchpath.spec.timestamps import utcnow
 from touchpath.store.duckdb_store import DuckDBStore
@@ -131,6 +132,28 @@ def surveys_router(admin: Callable[..., None], store: Callable[..., DuckDBStore]
         return Response(_static("survey.js"), media_type="text/javascript",
                         headers={"Cache-Control": "public, max-age=300",
                                  "Access-Control-Allow-Origin": "*"})
+
+    @router.get("/demo", include_in_schema=False)
+    def demo_shop(request: Request) -> HTMLResponse:
+        """A pretend shop page to try the snippet and the surveys (with the demo write key,
+        which ``touchpath serve --demo`` creates; 404 without it)."""
+        try:
+            request.app.state.keys.verify(DEMO_KEY)
+        except AuthError:
+            raise NotFoundError("no demo here: start the server with --demo",
+                                field="path") from None
+        page = _static("demo-shop.html").decode().replace("{{write_key}}", DEMO_KEY)
+        return HTMLResponse(page, headers={"Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            "img-src 'self' data:")})
+
+    @router.get("/demo-shop.js", include_in_schema=False)
+    def demo_script() -> Response:
+        return Response(_static("demo-shop.js"), media_type="text/javascript")
+
+    @router.get("/demo-shop.css", include_in_schema=False)
+    def demo_style() -> Response:
+        return Response(_static("demo-shop.css"), media_type="text/css")
 
     @router.get("/s/{token}", include_in_schema=False)
     def link_page(token: str, lang: str | None = None,
