@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import betaln, digamma, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from touchpath.value._fit import Array, as_arrays, group, maximise, wsum
 
@@ -66,7 +66,7 @@ class BGNBDModel:
     def probability_alive(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike
                           ) -> Array:
         """P(alive at ``T`` | x, t_x, T); 1 for customers without repeat purchases."""
-        x, t_x, age = as_arrays(frequency, recency, T)
+        x, t_x, age = np.broadcast_arrays(*as_arrays(frequency, recency, T))
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
         buyers = x > 0
         log_odds = np.full(x.shape, -np.inf)
@@ -74,40 +74,61 @@ class BGNBDModel:
         log_odds[buyers] = (np.log(a) - np.log(b + xb - 1)
                             + (r + xb) * (np.log(alpha + age[buyers])
                                           - np.log(alpha + t_x[buyers])))
-        return np.asarray(1.0 / (1.0 + np.exp(log_odds)), dtype=np.float64)
+        return np.asarray(expit(-log_odds), dtype=np.float64)
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
                            T: ArrayLike) -> Array:
         """E[purchases in (T, T + t] | x, t_x, T] (FHL 2005, eq. 10).
 
-        The Gauss hypergeometric term is taken in its Pfaff-transformed form
-        ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z) = 2F1(r+x, a-1; a+b+x-1; z/(z-1))``, whose
-        argument ``-t/(α+T)`` is never near 1 (the original's ``z`` tends to 1 as ``t`` grows).
-        Where scipy's ``hyp2f1`` cannot evaluate it (``a`` and ``b`` in the hundreds of
-        thousands: a fit on data without dropouts runs to that edge) the same quantity is
-        integrated numerically (:func:`_purchases_if_alive`).
+        The Gauss hypergeometric term ``(1-z)^(r+x) 2F1(r+x, b+x; a+b+x-1; z)``, ``z =
+        t/(α+T+t)``, is taken after two Pfaff transformations as ``(1-z)^(a-1) 2F1(a+b-1-r,
+        a-1; a+b+x-1; z)``: the argument stays in [0, 1) and only the third parameter grows
+        with ``x`` (scipy's ``hyp2f1`` returned wrong values, even negative ones, for the
+        one-step form's argument ``-t/(α+T)`` below -1). Where the result is still not
+        finite, or the factor comes out negative (``a`` or ``b`` in the hundreds of
+        thousands, ``a`` near 0: fits on data without dropouts run to such edges), the same
+        quantity is integrated numerically (:func:`_purchases_if_alive_many`).
         """
         horizon, x, t_x, age = as_arrays(t, frequency, recency, T)
-        r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        a = a if abs(a - 1.0) > 1e-9 else 1.0 + 1e-9  # removable singularity at a = 1
+        a = self.a
+        if abs(a - 1.0) < _NEAR_ONE:  # 0/0 at a = 1: interpolate between a = 1 ± δ
+            low = self._if_alive(1.0 - _NEAR_ONE, horizon, x, age)
+            high = self._if_alive(1.0 + _NEAR_ONE, horizon, x, age)
+            first = low + (high - low) * (a - 1.0 + _NEAR_ONE) / (2 * _NEAR_ONE)
+        else:
+            first = self._if_alive(a, horizon, x, age)
+        return np.asarray(first * self.probability_alive(x, t_x, age), dtype=np.float64)
+
+    def _if_alive(self, a: float, horizon: Array, x: Array, age: Array) -> Array:
+        """The first factor of :meth:`expected_purchases` (purchases ahead if alive), for
+        dropout parameter ``a``."""
+        r, alpha, b = self.r, self.alpha, self.b
         c = a + b + x - 1
-        hyp = hyp2f1(r + x, a - 1, c, -horizon / (alpha + age))
-        first = np.asarray(c / (a - 1) * (1.0 - hyp), dtype=np.float64)
+        z = horizon / (alpha + age + horizon)
+        with np.errstate(all="ignore"):  # 0 · inf at the edges: NaN, handled below
+            hyp = np.exp((a - 1) * np.log1p(-z)) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+            first = np.array(c / (a - 1) * (1.0 - hyp), dtype=np.float64, ndmin=1)
         bad = np.flatnonzero(~np.isfinite(first) | (first < 0))
         if bad.size:
-            first = first.copy()
-            shape = np.broadcast(horizon, x, age).shape
-            h, xs, ts = (np.broadcast_to(v, shape).ravel()[bad] for v in (horizon, x, age))
-            first.ravel()[bad] = _purchases_if_alive_many(r, alpha, a, b, h, xs, ts)
-        odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300)
-                        * np.exp((r + x) * (np.log(alpha + age) - np.log(alpha + t_x))), 0.0)
-        return np.asarray(first / (1.0 + odds), dtype=np.float64)
+            shape = first.shape
+            h, xs, ts = (np.broadcast_to(v, shape).reshape(-1)[bad] for v in (horizon, x, age))
+            flat = first.reshape(-1)
+            flat[bad] = _purchases_if_alive_many(r, alpha, a, b, h, xs, ts)
+            first = flat.reshape(shape)
+        if np.ndim(c) == 0 and np.ndim(horizon) == 0:
+            return np.asarray(first[0], dtype=np.float64)
+        return first
 
     def expected_purchases_new(self, t: ArrayLike) -> Array:
         """E[X(t)]: purchases of a new customer in their first ``t`` (FHL 2005, eq. 9)."""
         (horizon,) = as_arrays(t)
         zero = np.zeros_like(horizon)
         return self.expected_purchases(horizon, zero, zero, zero)
+
+
+_NEAR_ONE = 1e-4
+"""Within this of a = 1 the closed form is 0/0 and is interpolated between a = 1 ± 1e-4
+(linear in a: error of order 1e-8; each end loses only ~1e-12 to cancellation)."""
 
 
 def _purchases_if_alive_many(r: float, alpha: float, a: float, b: float, t: Array, x: Array,
@@ -155,7 +176,9 @@ def _purchases_if_alive(r: float, alpha: float, a: float, b: float, t: float, x:
         p = float(betaincinv(a, b + x, u))
         return float(-np.expm1(-shape * np.log1p(p * scale)) / p) if p > 0 else shape * scale
 
-    value, _ = quad(integrand, 0.0, 1.0, epsabs=0.0, epsrel=1e-10, limit=200)
+    # full_output: no IntegrationWarning when the last digits stall on roundoff (the
+    # integrand is bounded and monotone; the estimate is then still good to ~1e-9)
+    value, *_ = quad(integrand, 0.0, 1.0, epsabs=0.0, epsrel=1e-10, limit=200, full_output=1)
     return float(value)
 
 
@@ -172,7 +195,7 @@ def _log_likelihood(params: Array, x: Array, t_x: Array, age: Array, *, gradient
     mix = np.logaddexp(a3, a4)
     terms = a1 + a2 + mix
     if not gradient:
-        return terms, np.empty((0, len(x)))
+        return terms, np.empty((0, *np.shape(x)))
     w4 = np.exp(a4 - mix)  # share of the "dropped out at t_x" branch
     w3 = 1.0 - w4
     d_r = (digamma(r + x) - digamma(r) + np.log(alpha)
