@@ -339,3 +339,15 @@ def test_subset_and_top_paths_keep_each_path_with_its_counts(records: list[Any],
                       [(paths.path(i), paths.conversions[i], 0, paths.nulls[i])
                        for i in range(len(paths))])[:len(top)]
     assert list(zip(-top["journeys"], -top["conversions"], strict=True)) == journeys
+
+
+def test_state_compaction_by_lookup_and_by_sort_agree() -> None:
+    import sys
+
+    module = sys.modules["touchpath.attribution.markov"]
+    codes = np.array([7, 3, 7, 12, 3, 0], dtype=np.int64)
+    by_lookup = module._compact(codes, 16)
+    by_sort = module._compact(codes, 1 << 30)
+    for got in (by_lookup, by_sort):
+        assert got[0].tolist() == [0, 3, 7, 12]
+        assert got[1].tolist() == [2, 1, 2, 3, 1, 0]

@@ -78,8 +78,8 @@ def markov(paths: ConversionPaths, order: int = 1) -> MarkovAttribution:
     """The exact Markov attribution of ``paths`` (see the module docstring)."""
     channels = len(paths.channels)
     codes = state_codes(paths, order)
-    unique, state = np.unique(codes, return_inverse=True)
-    state = state.astype(np.int64) + 1  # 0 is the start state
+    unique, state = _compact(codes, (channels + 1) ** order)
+    state = state + 1  # 0 is the start state
     size = len(unique) + 1
     journeys = paths.conversions + paths.nulls
     of = paths.path_of_touch
@@ -125,6 +125,19 @@ def markov(paths: ConversionPaths, order: int = 1) -> MarkovAttribution:
         value_removal_effects=value_removal,
         conversions=_share(removal, paths.total_conversions),
         value=_share(value_removal, paths.total_value), states=size)
+
+
+def _compact(codes: Ints, space: int) -> tuple[Ints, Ints]:
+    """The distinct codes (sorted) and each code's index among them; a lookup table instead
+    of a sort when the codes are small."""
+    if space <= 1 << 24:
+        present = np.zeros(space, dtype=bool)
+        present[codes] = True
+        unique = np.flatnonzero(present).astype(np.int64)
+        index = np.cumsum(present, dtype=np.int64) - 1
+        return unique, index[codes]
+    unique, inverse = np.unique(codes, return_inverse=True)
+    return unique.astype(np.int64), inverse.astype(np.int64).ravel()
 
 
 def _absorb(q: sp.csr_matrix, rhs: Floats, keep: np.ndarray) -> tuple[float, float]:
