@@ -55,3 +55,14 @@ def summary(events: list[Event], purchase: EventMatcher, value: str, calibration
             "holdout_value": sum(v for v in holdout if v is not None),
         }
     return out
+
+
+def newcomers(events: list[Event], purchase: EventMatcher, calibration_end: date,
+              observation_end: date) -> int:
+    """People whose first purchase (up to ``observation_end``) is after ``calibration_end``."""
+    first: dict[str, date] = {}
+    for event in events:
+        day = event["timestamp"].date()
+        if is_match(event, purchase) and day <= observation_end:
+            first[event["person_id"]] = min(day, first.get(event["person_id"], day))
+    return sum(1 for day in first.values() if day > calibration_end)

@@ -93,6 +93,7 @@ def test_golden_summary() -> None:
         want = list(csv.DictReader(f))
     have = got.persons.to_dict(orient="records")
     assert [r["person_id"] for r in have] == [w["person_id"] for w in want]
+    assert got.holdout_newcomers == 1  # p3 (README.md)
     for row, expected in zip(have, want, strict=True):
         for column in ("frequency", "recency", "T", "monetary", "first_value",
                        "holdout_purchases", "holdout_value"):
@@ -133,6 +134,9 @@ def test_summary_equals_the_reference(rows: list[dict[str, Any]], cal: int, extr
         return
     have = {r["person_id"]: r for r in got.persons.to_dict(orient="records")}
     assert sorted(have) == sorted(want)
+    newcomers = reference.newcomers(common.scoped(common.load(source), filters), matcher,
+                                    calibration_end, observation_end)
+    assert got.holdout_newcomers == newcomers
     for person, expected in want.items():
         row = have[person]
         for column, wanted in expected.items():

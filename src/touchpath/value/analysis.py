@@ -359,6 +359,7 @@ def run_clv(source: EventSource, spec: CLVSpec) -> CLVResult:
         "calibration_end": summary.calibration_end,
         "observation_end": summary.observation_end,
         "holdout_length": summary.holdout_length,
+        "holdout_newcomers": summary.holdout_newcomers,
         "time_unit": spec.time_unit,
         "clv_total": float(table["clv"].sum(min_count=1)),
         "clv_mean": float(table["clv"].mean()),

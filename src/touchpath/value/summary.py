@@ -50,6 +50,9 @@ class PurchaseSummary:
     observation_end: date
     period: Period
     time_unit: TimeUnit
+    holdout_newcomers: int = 0
+    """People whose first purchase is in the holdout (not customers of the calibration
+    period, so not in :attr:`persons`)."""
 
     @property
     def holdout_length(self) -> float:
@@ -149,4 +152,9 @@ def purchase_summary(source: EventSource, purchase: EventMatcher, *, value: str 
         "holdout_purchases": frame["holdout_purchases"].astype("int64"),
         "holdout_value": frame["holdout_value"].astype("float64").fillna(0.0),
     })
-    return PurchaseSummary(persons, calibration_end, observation_end, period, time_unit)
+    newcomers = 0
+    if calibration_end < observation_end:
+        every = periods.group_by("person_id").agg(any_cal=periods.cal.any())
+        newcomers = int(every.filter(~every.any_cal).count().to_pyarrow().as_py())
+    return PurchaseSummary(persons, calibration_end, observation_end, period, time_unit,
+                           newcomers)
