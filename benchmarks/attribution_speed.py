@@ -45,7 +45,7 @@ from touchpath.analytics.source import TableSource
 from touchpath.attribution import AttributionSpec, ConversionPaths, run_attribution
 from touchpath.attribution.analysis import model_function
 from touchpath.attribution.bootstrap import intervals
-from touchpath.attribution.markov import markov
+from touchpath.attribution.markov import markov_attribution
 
 MAX_TOUCHES = 12
 START = datetime(2026, 1, 1)
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{model:<34}{seconds:>9.3f}", flush=True)
     exact: dict[int, Any] = {}
     for order in (1, 2, 3, 4):
-        seconds, found = best_of(args.repeat, lambda o=order: markov(paths, o))
+        seconds, found = best_of(args.repeat, lambda o=order: markov_attribution(paths, o))
         exact[order] = found
         print(f"{f'markov order {order} ({found.states:,} states)':<34}{seconds:>9.3f}",
               flush=True)
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             pd.read_csv(args.ca_data, sep=";"), conversions="total_conversions",
             value="total_conversion_value", nulls="total_null")
         for order in (1, 2, 3):
-            seconds, ours = best_of(args.repeat, lambda o=order: markov(sample, o))
+            seconds, ours = best_of(args.repeat, lambda o=order: markov_attribution(sample, o))
             print(f"\nChannelAttribution's sample data ({len(sample):,} paths), order {order}: "
                   f"exact {seconds:.3f} s", flush=True)
             compare(channel_attribution(args.ca_python, sample, order), ours, sample)

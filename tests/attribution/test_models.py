@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.attribution import reference
 from touchpath.analytics.filters import EventMatcher
-from touchpath.attribution import AttributionSpec, ConversionPaths, attribute, markov
+from touchpath.attribution import AttributionSpec, ConversionPaths, attribute, markov_attribution
 from touchpath.attribution import shapley as shapley_module
 from touchpath.attribution.analysis import model_function
 from touchpath.attribution.bootstrap import intervals, resamples
@@ -90,7 +90,7 @@ def test_rule_models_and_simplified_shapley_match_the_reference(records: list[An
 @given(path_records(max_paths=8), st.integers(1, 3))
 def test_markov_removal_effects_match_value_iteration(records: list[Any], order: int) -> None:
     paths = ConversionPaths.from_records(records)
-    got = markov(paths, order)
+    got = markov_attribution(paths, order)
     aggregated = reference.aggregate([])  # the reference's own aggregation of the records
     for path, conv, val, nulls in records:
         counts = aggregated.setdefault(path, [0.0, 0.0, 0.0])
@@ -113,7 +113,7 @@ def test_markov_matches_the_published_worked_example() -> None:
     attributed 0.2 / 0.4 / 0.4 (also the test values of the markovattribution npm package)."""
     paths = ConversionPaths.from_records([(("C1", "C2", "C3"), 1, 1000.0, 0),
                                           (("C1",), 0, 0.0, 1), (("C2", "C3"), 0, 0.0, 1)])
-    got = markov(paths)
+    got = markov_attribution(paths)
     assert got.conversion_probability == pytest.approx(1 / 3)
     assert by_channel(paths, got.removal_effects) == pytest.approx(
         {"C1": 0.5, "C2": 1.0, "C3": 1.0})
@@ -137,7 +137,7 @@ def test_markov_on_channelattribution_sample_data_matches_value_iteration() -> N
     aggregated = {paths.path(i): [float(paths.conversions[i]), float(paths.value[i]),
                                   float(paths.nulls[i])] for i in range(len(paths))}
     for order in (1, 2):
-        got = markov(paths, order)
+        got = markov_attribution(paths, order)
         effects, value_effects, probability = reference.removal_effects(aggregated, order)
         assert got.conversion_probability == pytest.approx(probability, rel=1e-9)
         close(by_channel(paths, got.removal_effects), effects, 1e-8)
@@ -188,7 +188,7 @@ def test_higher_order_markov_differs_from_order_one_where_order_matters() -> Non
     # a > b converts, b > a does not: order 1 cannot tell a's role from b's, order 2 can
     paths = ConversionPaths.from_records([(("a", "b"), 10, 0.0, 0), (("b", "a"), 0, 0.0, 10),
                                           (("c",), 5, 0.0, 5)])
-    first, second = markov(paths, 1), markov(paths, 2)
+    first, second = markov_attribution(paths, 1), markov_attribution(paths, 2)
     # by hand, order 1: x(b) = 1/2 + x(a)/2, x(a) = x(b)/2, so x(b) = 2/3, x(a) = 1/3 and
     # P = (1/3 + 2/3 + 1/2) / 3 = 1/2; without a 1/3, without b 1/6, without c 1/3: removal
     # effects 1/3, 2/3, 1/3 share 15 conversions 3.75 / 7.5 / 3.75
@@ -287,11 +287,11 @@ def test_the_iterative_solver_for_large_chains_gives_the_lu_answer(
 
     module = sys.modules["touchpath.attribution.markov"]
     paths = ConversionPaths.from_records(records)
-    direct = markov(paths, order)
+    direct = markov_attribution(paths, order)
     saved = module.DIRECT_STATES
     module.DIRECT_STATES = 0  # every chain through the iteration
     try:
-        iterative = markov(paths, order)
+        iterative = markov_attribution(paths, order)
     finally:
         module.DIRECT_STATES = saved
     assert iterative.conversion_probability == pytest.approx(direct.conversion_probability,

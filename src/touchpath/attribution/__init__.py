@@ -9,7 +9,7 @@ Markov chain (:mod:`.markov`) and Shapley values (:mod:`.shapley`), with bootstr
 """
 
 from touchpath.attribution.analysis import AttributionResult, attribute, run_attribution
-from touchpath.attribution.markov import MarkovAttribution, markov
+from touchpath.attribution.markov import MarkovAttribution, markov_attribution
 from touchpath.attribution.paths import ConversionPaths
 from touchpath.attribution.spec import MODELS, AttributionSpec
 
@@ -20,6 +20,6 @@ __all__ = [
     "ConversionPaths",
     "MarkovAttribution",
     "attribute",
-    "markov",
+    "markov_attribution",
     "run_attribution",
 ]

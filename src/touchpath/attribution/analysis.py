@@ -21,7 +21,7 @@ from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
 from touchpath.attribution import query, rules, shapley
 from touchpath.attribution.bootstrap import intervals
-from touchpath.attribution.markov import MarkovAttribution, markov
+from touchpath.attribution.markov import MarkovAttribution, markov_attribution
 from touchpath.attribution.paths import ConversionPaths, Floats, distinct_pairs, per_channel
 from touchpath.attribution.spec import DATA_DRIVEN, NO_TOUCH, AttributionSpec
 from touchpath.attribution.spend import cost_per_touchpoint, read_spend
@@ -124,7 +124,7 @@ def attribute(paths: ConversionPaths, spec: AttributionSpec, *,
             none = _none_counts(paths)
             per_model[model] = query.align(time_decay, channels, none)
         elif model == "markov":
-            marked = markov(paths, spec.markov_order)
+            marked = markov_attribution(paths, spec.markov_order)
             per_model[model] = (marked.conversions, marked.value)
         else:
             per_model[model] = model_function(model, spec)(paths)
@@ -167,7 +167,7 @@ def model_function(model: str, spec: AttributionSpec
     """The model as a function of aggregated paths (every model but ``time_decay``)."""
     if model == "markov":
         def run_markov(paths: ConversionPaths) -> tuple[Floats, Floats]:
-            found = markov(paths, spec.markov_order)
+            found = markov_attribution(paths, spec.markov_order)
             return found.conversions, found.value
         return run_markov
     if model == "shapley":

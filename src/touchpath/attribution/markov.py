@@ -74,7 +74,7 @@ def state_codes(paths: ConversionPaths, order: int) -> Ints:
     return codes
 
 
-def markov(paths: ConversionPaths, order: int = 1) -> MarkovAttribution:
+def markov_attribution(paths: ConversionPaths, order: int = 1) -> MarkovAttribution:
     """The exact Markov attribution of ``paths`` (see the module docstring)."""
     channels = len(paths.channels)
     codes = state_codes(paths, order)
