@@ -22,7 +22,7 @@ from touchpath.demo.load import load_demo
 from touchpath.store.duckdb_store import DuckDBStore
 from touchpath.voice.drivers import DriversSpec, run_drivers
 from touchpath.voice.satisfaction import SatisfactionSpec, run_satisfaction
-from touchpath.voice.text import ThemesSpec, run_themes
+from touchpath.voice.themes import ThemesSpec, run_themes
 
 CACHE = Path(__file__).resolve().parents[1] / "benchmarks" / ".cache"
 

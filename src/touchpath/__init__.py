@@ -50,6 +50,15 @@ from touchpath.journey.stages import StageModel, load_stages
 from touchpath.spec.messages import ParseOptions, parse_message
 from touchpath.store.base import EraseResult, EventStore, WriteResult
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.voice import (
+    DriversSpec,
+    SatisfactionSpec,
+    Survey,
+    ThemesSpec,
+    load_survey_file,
+    record_answer,
+    save_survey,
+)
 
 __version__ = "0.1.0"
 
@@ -60,6 +69,7 @@ __all__ = [
     "ConfigError",
     "DateRange",
     "DidEvent",
+    "DriversSpec",
     "DuckDBStore",
     "EraseResult",
     "EventMatcher",
@@ -79,6 +89,7 @@ __all__ = [
     "PropertyFilter",
     "QueryError",
     "RetentionSpec",
+    "SatisfactionSpec",
     "SavedSegment",
     "SessionsSpec",
     "Settings",
@@ -86,7 +97,9 @@ __all__ = [
     "StagesSpec",
     "StorageError",
     "StoreLockedError",
+    "Survey",
     "TableSource",
+    "ThemesSpec",
     "TouchpathError",
     "ValidationError",
     "WriteResult",
@@ -97,9 +110,12 @@ __all__ = [
     "load_mapping",
     "load_settings",
     "load_stages",
+    "load_survey_file",
     "open_store",
     "parse_message",
+    "record_answer",
     "save_segment",
+    "save_survey",
 ]
 
 

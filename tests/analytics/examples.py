@@ -18,4 +18,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "stages": {"model": "default", "period": "month"},
     "lifecycle": {"period": "month"},
     "sessions": {"period": "month"},
+    "satisfaction": {"metric": "csat", "breakdown": "touchpoint"},
+    "drivers": {"metric": "nps"},
+    "themes": {"by": ["band"]},
 }

@@ -20,21 +20,17 @@ from touchpath.analytics.registry import run_json
 from touchpath.demo import _texts as tx
 from touchpath.errors import ValidationError
 from touchpath.voice.metrics import band
-from touchpath.voice.text import (
+from touchpath.voice.sentiment import (
     SCORERS,
     LexiconScorer,
     SentimentScorer,
-    ThemesSpec,
-    class_terms,
-    cluster,
     get_scorer,
     normalize,
     register_scorer,
-    run_themes,
     script_language,
-    terms,
     words,
 )
+from touchpath.voice.themes import ThemesSpec, class_terms, cluster, run_themes, terms
 
 LANGUAGES = ("he", "ar", "en")  # the order of the banks in touchpath.demo._texts
 NEGATIVE_THEMES = (tx.NEGATIVE, tx.DELIVERY, tx.SUPPORT, tx.DAMAGED, tx.PAYMENT)
