@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Browser tests drive Debian's chromium with Playwright (never `playwright install`: it downloads).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test chromium lint typecheck bench clean
+.PHONY: run test chromium java lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/touchpath serve --demo
 
-## Install, then lint, type-check and run the whole test suite (browser tests included)
-test: $(STAMP) chromium lint typecheck
-	REQUIRE_BROWSER_TESTS=1 $(BIN)/pytest
+## Install, then lint, type-check and run the whole test suite (browser and Spark tests included)
+test: $(STAMP) chromium java lint typecheck
+	REQUIRE_BROWSER_TESTS=1 REQUIRE_SPARK_TESTS=1 $(BIN)/pytest
 
 chromium:
 	@command -v chromium >/dev/null || ($(SUDO) apt-get update -qq && \
 		$(SUDO) apt-get install -y -qq chromium)
+
+# Spark (local mode, for the Spark conformance suite) runs on the machine's Java 17.
+java:
+	@command -v java >/dev/null || ($(SUDO) apt-get update -qq && \
+		$(SUDO) apt-get install -y -qq openjdk-17-jre-headless)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
