@@ -319,3 +319,19 @@ def test_pareto_nbd_likelihood_equals_the_integral_for_random_cases(
     x, t_x, T = customer
     got = pareto_terms(np.array(params), np.array([x]), np.array([t_x]), np.array([T]))
     assert got[0] == pytest.approx(_pareto_integral(params, x, t_x, T), rel=1e-8, abs=1e-8)
+
+
+@pytest.mark.parametrize("params", [(1.74, 52.46, 26055.6, 2896500.5),   # concentrated Beta
+                                    (1.26, 31.28, 9.15e-5, 29584.0),     # piled against 0
+                                    (0.243, 4.414, 0.793, 2.426)])       # CDNOW
+def test_fixed_rules_equal_the_adaptive_integral(params: tuple[float, ...]) -> None:
+    from touchpath.value.bgnbd import _purchases_if_alive, _purchases_if_alive_many
+
+    r, alpha, a, b = params
+    t = np.array([4.3, 8.7, 52.0, 52.0, 300.0])
+    x = np.array([0.0, 1.0, 3.0, 12.0, 2.0])
+    age = np.array([8.0, 20.0, 3.0, 17.0, 30.0])
+    many = _purchases_if_alive_many(r, alpha, a, b, t, x, age)
+    for i in range(len(t)):
+        one = _purchases_if_alive(r, alpha, a, b, float(t[i]), float(x[i]), float(age[i]))
+        assert many[i] == pytest.approx(one, rel=1e-8)

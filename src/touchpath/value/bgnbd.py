@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 from touchpath.value._fit import Array, as_arrays, group, maximise, wsum
@@ -126,6 +126,7 @@ class BGNBDModel:
         return self.expected_purchases(horizon, zero, zero, zero)
 
 
+Rows = NDArray[np.intp]
 _NEAR_ONE = 1e-4
 """Within this of a = 1 the closed form is 0/0 and is interpolated between a = 1 ± 1e-4
 (linear in a: error of order 1e-8; each end loses only ~1e-12 to cancellation)."""
@@ -133,27 +134,47 @@ _NEAR_ONE = 1e-4
 
 def _purchases_if_alive_many(r: float, alpha: float, a: float, b: float, t: Array, x: Array,
                              age: Array) -> Array:
-    """:func:`_purchases_if_alive` for many rows: Gauss-Legendre over the quantiles with 48
-    and with 96 nodes, and the adaptive integral for rows where the two differ by more than
-    1e-10 (relative)."""
-    from scipy.special import betaincinv
+    """:func:`_purchases_if_alive` for many rows, by fixed quadrature rules where two
+    resolutions agree to 1e-10 (relative), else by the adaptive integral. Two rules, as the
+    Beta may be of two kinds: Gauss-Legendre over the quantiles ``u`` (a Beta piled against 0,
+    ``a`` near 0) and Gauss-Hermite over normal scores ``v``, ``u = Φ(v)`` (a Beta
+    concentrated like a normal, ``a`` and ``b`` large, whose quantile function is then close
+    to linear in ``v``)."""
+    from scipy.special import betainccinv, betaincinv, ndtr
 
     xs, x_index = np.unique(x, return_inverse=True)  # the quantiles depend on x alone
+    x_index = x_index.reshape(-1)
+    b_x = (b + xs)[:, None]
 
-    def gauss(nodes: int) -> Array:
-        u, weights = np.polynomial.legendre.leggauss(nodes)
-        u = (u + 1) / 2
-        p = betaincinv(a, (b + xs)[:, None], u[None, :])[x_index.reshape(-1)]
-        shape = (r + x)[:, None]
-        scale = (t / (alpha + age))[:, None]
+    def expectation(rows: Rows, p: Array, weights: Array) -> Array:
+        shape = (r + x[rows])[:, None]
+        scale = (t[rows] / (alpha + age[rows]))[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             gain = np.where(p > 0, -np.expm1(-shape * np.log1p(p * scale)) / p, shape * scale)
-        return np.asarray(gain @ (weights / 2), dtype=np.float64)
+        return np.asarray(np.einsum("ij,j->i", gain, weights), dtype=np.float64)
 
-    coarse, fine = gauss(48), gauss(96)
-    out = fine.copy()
-    unsure = np.flatnonzero(~(np.abs(fine - coarse) <= 1e-10 * np.abs(fine)))
-    for i in unsure:
+    def legendre(rows: Rows, nodes: int) -> Array:
+        u, weights = np.polynomial.legendre.leggauss(nodes)
+        p = betaincinv(a, b_x, ((u + 1) / 2)[None, :])[x_index[rows]]
+        return expectation(rows, p, weights / 2)
+
+    def hermite(rows: Rows, nodes: int) -> Array:
+        v, weights = np.polynomial.hermite_e.hermegauss(nodes)
+        # upper half through the complement, so that Φ(v) does not round to 1
+        lower = betaincinv(a, b_x, ndtr(np.minimum(v, 0.0))[None, :])
+        upper = betainccinv(a, b_x, ndtr(-np.maximum(v, 0.0))[None, :])
+        p = np.where(v[None, :] <= 0, lower, upper)[x_index[rows]]
+        return expectation(rows, p, weights / np.sqrt(2 * np.pi))
+
+    out = np.full(len(x), np.nan)
+    for rule, (few, many) in ((legendre, (48, 96)), (hermite, (40, 80))):
+        todo = np.flatnonzero(np.isnan(out))
+        if not todo.size:
+            break
+        coarse, fine = rule(todo, few), rule(todo, many)
+        good = np.abs(fine - coarse) <= 1e-10 * np.abs(fine)
+        out[todo[good]] = fine[good]
+    for i in np.flatnonzero(np.isnan(out)):
         out[i] = _purchases_if_alive(r, alpha, a, b, float(t[i]), float(x[i]), float(age[i]))
     return out
 
