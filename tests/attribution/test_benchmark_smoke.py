@@ -30,7 +30,7 @@ def test_aggregated_paths_are_the_journeys_counted() -> None:
     source = TableSource(bench.raw_events(touches, lengths, converted, value))
     spec = AttributionSpec(conversion=EventMatcher("Order Completed"), value="revenue",
                            touches="event")
-    from_engine = conversion_paths(source, spec)
+    from_engine, _ = conversion_paths(source, spec)
     engine = {from_engine.path(i): (from_engine.conversions[i], from_engine.nulls[i],
                                      round(from_engine.value[i], 6))
               for i in range(len(from_engine))}

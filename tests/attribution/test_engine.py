@@ -114,7 +114,7 @@ def test_random_logs_match_the_plain_python_reference(rows: list[dict[str, Any]]
         assert caught.value.field in ("conversion", "touchpoint", "value")
         return
     paths = reference.aggregate(found)
-    got_paths = conversion_paths(source, spec)
+    got_paths, _ = conversion_paths(source, spec)
     assert {got_paths.path(i): [got_paths.conversions[i], got_paths.nulls[i]]
             for i in range(len(got_paths))} == {p: [c[0], c[2]] for p, c in paths.items()}
     result = run_attribution(source, spec)

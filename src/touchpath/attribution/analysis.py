@@ -97,11 +97,10 @@ def run_attribution(source: EventSource, spec: AttributionSpec, *,
     if spec.touch_events is not None:
         matchers["touch_events"] = spec.touch_events
     check_events(source, matchers)
-    query.check(source, spec)
-    paths = query.conversion_paths(source, spec)
-    decay = None
-    if "time_decay" in spec.models:
-        decay = query.time_decay(source, spec)
+    paths, decay = query.conversion_paths(source, spec)
+    if (paths.total_conversions == 0 or paths.channels == (NO_TOUCH,)
+            or (spec.value is not None and paths.total_value == 0)):
+        query.check(source, spec)  # says what is missing (or lets a real zero through)
     return attribute(paths, spec, time_decay=decay, spend=spend)
 
 

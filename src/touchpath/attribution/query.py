@@ -15,6 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from touchpath.analytics.frame import ORDER, matches, property_value, scoped_events
 from touchpath.analytics.source import EventSource
@@ -115,45 +116,59 @@ def journeys(source: EventSource, spec: AttributionSpec) -> ir.Table:
     return kept.drop("_last")
 
 
-def path_table(rows: ir.Table) -> ir.Table:
-    """One row per distinct path: ``path`` (an array of touchpoints; empty or NULL for
-    conversions with no touch), ``conversions``, ``value``, ``nulls``."""
+def path_table(rows: ir.Table, half_life_days: float | None = None) -> ir.Table:
+    """One row per distinct path (``kind = "path"``): ``path`` (an array of touchpoints; empty
+    or NULL for conversions with no touch), ``conversions``, ``value``, ``nulls``. With
+    ``half_life_days``, also one row per touchpoint (``kind = "time_decay"``, ``touchpoint``)
+    with the conversions and value time decay gives it -- from the same journeys, in the same
+    query: a touch ``t`` seconds before its conversion weighs ``2^(-t / half_life)`` and each
+    conversion is shared out in proportion to its touches' weights (conversions with no touch
+    are left to the caller, who gives them to ``"(none)"``)."""
+    seconds = rows._at.delta(rows.timestamp, unit="microsecond").cast("float64") / 1e6
+    weight = (seconds * -decay_rate(half_life_days or 1.0)).exp().fill_null(0.0)
     # an ordered aggregate sorts every group; the touches' positions (from the window the
     # rows went through anyway) sort each small list instead
-    touches = ibis.struct({"pos": rows._pos, "dim": rows._dim})
+    touches = ibis.struct({"pos": rows._pos, "dim": rows._dim, "w": weight})
     per_journey = rows.group_by(KEYS).agg(
         _touches=touches.collect(where=rows._touch),
         _won=rows._conv.cast("int64").max(),
         _value=rows._value.sum(where=rows._conv))
-    per_journey = per_journey.mutate(
+    with_path = per_journey.mutate(
         path=per_journey._touches.sort().map(lambda touch: touch["dim"]))
-    return per_journey.group_by("path").agg(
-        conversions=per_journey._won.sum(), value=per_journey._value.sum(),
-        nulls=(1 - per_journey._won).sum())
+    paths = with_path.group_by("path").agg(
+        conversions=with_path._won.sum().cast("float64"), value=with_path._value.sum(),
+        nulls=(1 - with_path._won).sum().cast("float64"))
+    paths = paths.select(kind=ibis.literal("path"), path="path",
+                         touchpoint=ibis.null("string"), conversions="conversions",
+                         value="value", nulls="nulls")
+    if half_life_days is None:
+        return paths
+    won = per_journey.filter(per_journey._won == 1)
+    won = won.mutate(_total=won._touches.map(lambda touch: touch["w"]).sums())
+    each = won.select("_total", "_value", _touch=won._touches.unnest())
+    share = each._touch["w"] / each._total
+    decay = each.group_by(touchpoint=each._touch["dim"]).agg(
+        conversions=share.sum(), value=(share * each._value).sum())
+    decay = decay.select(kind=ibis.literal("time_decay"), path=ibis.null(paths.path.type()),
+                         touchpoint="touchpoint", conversions="conversions", value="value",
+                         nulls=ibis.literal(0.0))
+    return paths.union(decay)
 
 
-def conversion_paths(source: EventSource, spec: AttributionSpec) -> ConversionPaths:
-    """The spec's journeys, aggregated into distinct paths."""
-    return ConversionPaths.from_arrow(path_table(journeys(source, spec)).to_pyarrow())
-
-
-def time_decay(source: EventSource, spec: AttributionSpec) -> pd.DataFrame:
-    """Time-decay attribution computed in the engine: ``touchpoint``, ``conversions``,
-    ``value``. A touch ``t`` seconds before its conversion weighs ``2^(-t / half_life)``; each
-    conversion is shared out in proportion to its touches' weights. Conversions with no touch
-    are not in this table (the caller gives them to ``"(none)"``)."""
-    rows = journeys(source, spec)
-    rows = rows.filter(rows._at.notnull())
-    value = rows._value.max(where=rows._conv).over(group_by=[rows.person_id, rows._seq])
-    touches = rows.mutate(_conversion_value=value).filter(rows._touch)
-    seconds = touches._at.delta(touches.timestamp, unit="microsecond").cast("float64") / 1e6
-    touches = touches.mutate(_w=(seconds * -decay_rate(spec.half_life_days)).exp())
-    share = touches._w / touches._w.sum().over(group_by=[touches.person_id, touches._seq])
-    touches = touches.mutate(_share=share)
-    out = touches.group_by(touchpoint=touches._dim).agg(
-        conversions=touches._share.sum(),
-        value=(touches._share * touches._conversion_value).sum())
-    return out.to_pandas()
+def conversion_paths(source: EventSource, spec: AttributionSpec
+                     ) -> tuple[ConversionPaths, pd.DataFrame | None]:
+    """The spec's journeys, aggregated into distinct paths, and the time-decay credit per
+    touchpoint (``touchpoint``, ``conversions``, ``value``) when the spec asks for it: one
+    query."""
+    decay = "time_decay" in spec.models
+    table = path_table(journeys(source, spec),
+                       spec.half_life_days if decay else None).to_pyarrow()
+    is_path = pc.equal(table["kind"], "path")
+    paths = ConversionPaths.from_arrow(table.filter(is_path))
+    if not decay:
+        return paths, None
+    credit = table.filter(pc.invert(is_path)).select(["touchpoint", "conversions", "value"])
+    return paths, credit.to_pandas()
 
 
 def align(frame: pd.DataFrame, channels: tuple[str, ...], none: tuple[float, float]
