@@ -4,8 +4,8 @@ Every function returns the share of its path's conversions (and value) each touc
 number per touch of :class:`~touchpath.attribution.paths.ConversionPaths`; the shares of one
 path add up to 1, except for :func:`participation` (1 for every distinct channel of the
 path). Time decay needs each touch's time before the conversion, which aggregated paths do
-not keep: it is computed in the engine (:mod:`touchpath.attribution.query`), by
-:func:`time_decay_shares` applied to those times.
+not keep: it is computed in the engine (:func:`touchpath.attribution.query.path_table`),
+with the rate :func:`decay_rate` gives.
 """
 
 from __future__ import annotations
@@ -69,17 +69,6 @@ def first_of_channel(paths: ConversionPaths) -> Floats:
     _, first = np.unique(keys, return_index=True)  # the index of each key's first occurrence
     shares[first] = 1.0
     return shares
-
-
-def time_decay_shares(seconds_before: Floats, conversion: np.ndarray,
-                      half_life_days: float) -> Floats:
-    """Each touch's share of its conversion: ``2^(-t / half_life)`` for a touch ``t`` seconds
-    before the conversion, over the sum for the conversion's touches. ``conversion`` labels
-    which conversion each touch belongs to (small integers)."""
-    weights = np.exp2(-np.asarray(seconds_before, dtype=np.float64)
-                      / (half_life_days * SECONDS_PER_DAY))
-    totals = np.bincount(conversion, weights)
-    return np.asarray(weights / totals[conversion], dtype=np.float64)
 
 
 def decay_rate(half_life_days: float) -> float:
