@@ -119,6 +119,10 @@ def test_random_logs_match_the_plain_python_reference(rows: list[dict[str, Any]]
             for i in range(len(got_paths))} == {p: [c[0], c[2]] for p, c in paths.items()}
     result = run_attribution(source, spec)
     assert result.summary["conversions"] == len(converted)
+    totals = result.frame.groupby("model")["conversions"].sum()
+    for model in spec.models:
+        if model != "participation":  # every model else shares out exactly the conversions
+            assert totals[model] == pytest.approx(len(converted), rel=1e-9), model
     frame = result.frame.set_index(["model", "touchpoint"])
     for model in RULES:
         want_conversions, want_value = reference.rule_credit(found, model, spec)
