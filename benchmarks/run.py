@@ -1,6 +1,6 @@
 """Run the benchmarks (``make bench``): every one at its default size, or one by name.
 
-    python -m benchmarks.run                                   # import, then analytics
+    python -m benchmarks.run                                   # every one, in this order
     python -m benchmarks.run analytics --events 10000000       # one; the options are its own
     python -m benchmarks.run import --rows 1000000
 """
@@ -8,11 +8,13 @@
 import sys
 from collections.abc import Callable
 
-from benchmarks import analytics_speed, import_speed
+from benchmarks import analytics_speed, clv_speed, import_speed, voice_speed
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "import": import_speed.main,
     "analytics": analytics_speed.main,
+    "clv": clv_speed.main,
+    "voice": voice_speed.main,
 }
 
 

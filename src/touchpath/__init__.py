@@ -50,6 +50,7 @@ from touchpath.journey.stages import StageModel, load_stages
 from touchpath.spec.messages import ParseOptions, parse_message
 from touchpath.store.base import EraseResult, EventStore, WriteResult
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.value import CLVSpec, purchase_summary
 from touchpath.voice import (
     DriversSpec,
     SatisfactionSpec,
@@ -66,6 +67,7 @@ __all__ = [
     "CHANNELS",
     "AnalysisResult",
     "AuthError",
+    "CLVSpec",
     "ConfigError",
     "DateRange",
     "DidEvent",
@@ -113,6 +115,7 @@ __all__ = [
     "load_survey_file",
     "open_store",
     "parse_message",
+    "purchase_summary",
     "record_answer",
     "save_segment",
     "save_survey",

@@ -21,4 +21,5 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "satisfaction": {"metric": "csat", "breakdown": "touchpoint"},
     "drivers": {"metric": "nps"},
     "themes": {"by": ["band"]},
+    "clv": {"calibration_end": "2026-04-30", "horizon_days": 180},
 }
