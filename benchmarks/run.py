@@ -8,11 +8,12 @@
 import sys
 from collections.abc import Callable
 
-from benchmarks import analytics_speed, clv_speed, import_speed, voice_speed
+from benchmarks import analytics_speed, attribution_speed, clv_speed, import_speed, voice_speed
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "import": import_speed.main,
     "analytics": analytics_speed.main,
+    "attribution": attribution_speed.main,
     "clv": clv_speed.main,
     "voice": voice_speed.main,
 }

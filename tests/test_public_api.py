@@ -13,8 +13,8 @@ EXPECTED = {
     "FunnelStep", "HasProperties", "LifecycleSpec", "PathsSpec", "PersonList", "PropertyFilter",
     "RetentionSpec", "SavedSegment", "SessionsSpec", "StageModel", "StagesSpec", "TableSource",
     "analyse", "load_stages", "save_segment",
-    # value
-    "CLVSpec", "purchase_summary",
+    # attribution and value
+    "AttributionSpec", "CLVSpec", "purchase_summary",
     # voice of the customer
     "DriversSpec", "SatisfactionSpec", "Survey", "ThemesSpec", "load_survey_file",
     "record_answer", "save_survey",

@@ -31,6 +31,7 @@ from touchpath.analytics import (
     save_segment,
 )
 from touchpath.analytics import run as analyse
+from touchpath.attribution import AttributionSpec
 from touchpath.collect.importer import ImportSummary, import_file
 from touchpath.collect.mapping import ImportMapping, load_mapping
 from touchpath.config import Settings, load_settings
@@ -66,6 +67,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CHANNELS",
     "AnalysisResult",
+    "AttributionSpec",
     "AuthError",
     "CLVSpec",
     "ConfigError",

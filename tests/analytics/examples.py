@@ -21,5 +21,20 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "satisfaction": {"metric": "csat", "breakdown": "touchpoint"},
     "drivers": {"metric": "nps"},
     "themes": {"by": ["band"]},
+    "attribution": {"conversion": {"event": "Order Completed"}, "value": "revenue",
+                    "models": ["first_touch", "last_touch", "linear", "markov", "shapley"]},
     "clv": {"calibration_end": "2026-04-30", "horizon_days": 180},
 }
+
+
+def rounded(value: Any, digits: int = 9) -> Any:
+    """``value`` (JSON) with every float rounded to ``digits`` significant digits: engines sum
+    floats in no fixed order, so two runs can differ in the last bits (attribution's value
+    removal effects do)."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, digits) for v in value]
+    return value
