@@ -23,7 +23,7 @@ import yaml
 from rich.table import Table
 
 from touchpath.analytics.registry import ANALYSES
-from touchpath.cli import _errors, app, open_store, out, settings
+from touchpath.cli import _errors, app, err, open_store, out, settings
 from touchpath.errors import ValidationError
 
 Format = Literal["table", "json", "csv"]
@@ -143,6 +143,9 @@ def _command(name: str, help_text: str) -> None:
         fmt: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
         parquet: Annotated[Path | None, typer.Option(
             help="Run on a Parquet export ('touchpath export') instead of the store.")] = None,
+        engine: Annotated[str | None, typer.Option(
+            help="duckdb or spark (setting engine). Spark reads --parquet, else the "
+                 "spark_events setting; see docs/spark.md.")] = None,
         output: Annotated[Path | None, typer.Option(help="Write to this file.")] = None,
         persons: Annotated[bool, typer.Option(
             "--persons", help="With --format json: add the tables that list people.")] = False,
@@ -151,24 +154,35 @@ def _command(name: str, help_text: str) -> None:
                  "the store, which the server holds; the token is the admin_token setting.")
         ] = None,
     ) -> None:
-        from touchpath.analytics.registry import run_json
+        from touchpath.store.spark import open_source, run_timed
 
         with _errors():
             if fmt not in ("table", "json", "csv"):
                 raise ValidationError("use table, json or csv", field="--format")
             data = read_spec(spec, set_ or [])
-            source = _source(parquet)
+            chosen = engine or settings().engine
+            if chosen not in ("duckdb", "spark"):
+                raise ValidationError("use duckdb or spark", field="--engine")
+            note = None
             if server is not None:
                 answer = _ask_server(server, name, data, persons)
                 frame = pd.DataFrame(answer["rows"])
             else:
-                if source is not None:
-                    result = run_json(source, name, data)
+                if chosen == "spark":
+                    with open_source(settings(), engine="spark", events=parquet) as source:
+                        timed = run_timed(source, name, data)
+                elif parquet is not None:
+                    timed = run_timed(_source(parquet), name, data)
                 else:
                     with open_store() as store:
-                        result = run_json(store, name, data)
+                        timed = run_timed(store, name, data)
+                result = timed.result
                 answer, frame = result.to_dict(persons=persons), result.frame
+                note = f"engine: {timed.engine}, {timed.seconds:.2f} s"
             _print(answer, frame, fmt, output)  # type: ignore[arg-type]
+            if note is not None:
+                # on standard error, so the JSON and CSV on standard output stay pure
+                err.print(note, highlight=False)
 
     command.__doc__ = help_text + " See docs/" + _doc_page(name) + "."
     app.command(name=name)(command)

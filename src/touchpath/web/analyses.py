@@ -13,10 +13,11 @@ from typing import Any
 from fastapi import APIRouter, Body, Depends, Response
 
 from touchpath.analytics.codec import to_dict
-from touchpath.analytics.registry import ANALYSES, run_json
+from touchpath.analytics.registry import ANALYSES
 from touchpath.analytics.segments import list_segments, save_segment, segment_from_dict
 from touchpath.errors import ValidationError
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.store.spark import run_timed, serving_source
 
 
 def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore]) -> APIRouter:
@@ -30,6 +31,7 @@ def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore
     @router.post("/v1/analyses/{name}", tags=["analytics"])
     def run_analysis(
         name: str,
+        response: Response,
         spec: dict[str, Any] = Body(..., examples=[{"steps": [  # noqa: B008
             {"event": "Product Viewed"}, {"event": "Order Completed"}],
             "window_seconds": 604800}]),
@@ -37,13 +39,20 @@ def analyses_router(admin: Callable[..., None], store: Callable[..., DuckDBStore
         persons: bool = False,
         db: DuckDBStore = Depends(store),  # noqa: B008
     ) -> Any:
-        """Run the analysis ``name`` on the spec in the body (see docs/<analysis>.md).
+        """Run the analysis ``name`` on the spec in the body (see docs/<analysis>.md) on the
+        configured engine (setting ``engine``; headers ``X-Touchpath-Engine`` and
+        ``X-Touchpath-Seconds`` say which answered and how long it took).
         ``persons=true`` adds the tables that list people (e.g. retention's churned people)."""
         if format not in ("json", "csv"):
             raise ValidationError("use json or csv", field="format")
-        result = run_json(db, name, spec)
+        timed = run_timed(serving_source(db), name, spec)
+        result = timed.result
+        headers = {"X-Touchpath-Engine": timed.engine,
+                   "X-Touchpath-Seconds": f"{timed.seconds:.3f}"}
         if format == "csv":
-            return Response(result.frame.to_csv(index=False), media_type="text/csv")
+            return Response(result.frame.to_csv(index=False), media_type="text/csv",
+                            headers=headers)
+        response.headers.update(headers)
         return result.to_dict(persons=persons)
 
     @router.get("/v1/segments", tags=["analytics"])
