@@ -1,0 +1,213 @@
+"""Spark speed: the same analyses on DuckDB and on Spark over the same Parquet file, and on Spark
+each analysis against a hand-written Spark SQL query of the same question.
+
+    python -m benchmarks.spark_speed --events 200000 --cases funnel4,retention
+    python -m benchmarks.spark_speed --events 10000000
+
+Data: the cached benchmark Parquet of ``benchmarks/analytics_speed.py`` (the demo business at
+about ``--events`` events; made there if missing). DuckDB reads it through
+``TableSource.from_parquet`` (a view: the file is scanned per query); Spark through
+``SparkSource.from_parquet`` in ``--master`` mode (default ``local[2]``), in this process, with
+touchpath's session settings (UTC, shuffle partitions = cores, adaptive execution, Arrow).
+
+Per case: the best of ``--repeat`` runs on each engine (the first Spark query of the run, a
+count, warms the JVM and is not counted), their ratio, and for ``funnel4`` and ``retention`` a
+hand-written Spark SQL query of the same question (its answer is printed next to touchpath's,
+and must be equal), with the ratio touchpath-on-Spark / hand SQL. The issue's target: each
+analysis on Spark within 2x the hand-written SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.analytics_speed import CASES, FUNNEL4, dataset
+
+HAND_FUNNEL4 = """
+WITH e AS (
+  SELECT person_id, timestamp AS ts, event,
+         row_number() OVER (PARTITION BY person_id ORDER BY timestamp, message_id) AS pos
+  FROM {events} WHERE event IN ('{s1}', '{s2}', '{s3}', '{s4}')
+), n AS (
+  SELECT person_id, pos, ts, event,
+         min(CASE WHEN event = '{s2}' THEN pos END) OVER w AS n2,
+         min(CASE WHEN event = '{s3}' THEN pos END) OVER w AS n3,
+         min(CASE WHEN event = '{s4}' THEN pos END) OVER w AS n4
+  FROM e
+  WINDOW w AS (PARTITION BY person_id ORDER BY pos
+               ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+), a AS (
+  SELECT s1.person_id, s1.ts AS t1, s2.ts AS t2, s3.ts AS t3, s4.ts AS t4
+  FROM n s1
+  LEFT JOIN n s2 ON s2.person_id = s1.person_id AND s2.pos = s1.n2
+  LEFT JOIN n s3 ON s3.person_id = s1.person_id AND s3.pos = s2.n3
+  LEFT JOIN n s4 ON s4.person_id = s1.person_id AND s4.pos = s3.n4
+  WHERE s1.event = '{s1}'
+), d AS (
+  SELECT person_id, max(CASE WHEN t4 <= t1 + INTERVAL {window} SECONDS THEN 4
+                             WHEN t3 <= t1 + INTERVAL {window} SECONDS THEN 3
+                             WHEN t2 <= t1 + INTERVAL {window} SECONDS THEN 2
+                             ELSE 1 END) AS depth
+  FROM a GROUP BY person_id
+)
+SELECT count(*) AS s1, count_if(depth >= 2) AS s2, count_if(depth >= 3) AS s3,
+       count_if(depth >= 4) AS s4
+FROM d
+"""
+"""Sequential 4-step funnel, unique persons, window inclusive from step 1, next step = the first
+matching event later in (timestamp, message_id) order (docs/funnels.md)."""
+
+HAND_RETENTION = """
+WITH firsts AS (
+  SELECT person_id, date_trunc('week', min(timestamp)) AS cohort FROM {events}
+  GROUP BY person_id
+), active AS (
+  SELECT DISTINCT person_id, date_trunc('week', timestamp) AS week FROM {events}
+)
+SELECT f.cohort, CAST(floor(datediff(a.week, f.cohort) / 7) AS INT) AS period,
+       count(*) AS people
+FROM firsts f JOIN active a ON a.person_id = f.person_id
+WHERE a.week >= f.cohort AND a.week < f.cohort + INTERVAL {periods} WEEKS
+GROUP BY 1, 2
+"""
+"""Weekly retention, cohort = the calendar week (Monday) of a person's first event, period k =
+active (any event) in the k-th calendar week after it."""
+
+
+def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, answer = [], None
+    for _ in range(max(repeat, 1)):
+        started = time.perf_counter()
+        answer = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), answer
+
+
+def _funnel_hand(spark: Any, view: str) -> list[int]:
+    window = 7 * 86400
+    query = HAND_FUNNEL4.format(events=view, window=window,
+                                **{f"s{i + 1}": s for i, s in enumerate(FUNNEL4)})
+    row = spark.sql(query).collect()[0]
+    return [int(row[f"s{i}"]) for i in range(1, 5)]
+
+
+def _retention_hand(spark: Any, view: str) -> dict[str, dict[int, int]]:
+    rows = spark.sql(HAND_RETENTION.format(events=view, periods=12)).collect()
+    table: dict[str, dict[int, int]] = {}
+    for row in rows:
+        table.setdefault(str(row["cohort"].date()), {})[int(row["period"])] = int(row["people"])
+    return table
+
+
+def _retention_table(result: Any) -> dict[str, dict[int, int]]:
+    """touchpath's cohort x period counts (periods not yet observable are left out)."""
+    table: dict[str, dict[int, int]] = {}
+    for _, row in result.frame.iterrows():
+        cells = {}
+        for k in range(12):
+            value = row.get(f"period_{k}")
+            if value is not None and value == value and value > 0:  # NaN: not observable yet
+                cells[k] = int(value)
+        table[str(row["cohort"])[:10]] = cells
+    return table
+
+
+def _hand_comparable(hand: dict[str, dict[int, int]], ours: dict[str, dict[int, int]]
+                     ) -> dict[str, dict[int, int]]:
+    """The hand query's cells restricted to the (cohort, period) cells touchpath observes."""
+    return {c: {k: v for k, v in hand.get(c, {}).items() if k in ours[c]} for c in ours}
+
+
+HAND: dict[str, tuple[Callable[[Any, str], Any], Callable[[Any], Any]]] = {
+    "funnel4": (_funnel_hand, lambda r: [int(n) for n in r.counts()]),
+    "retention": (_retention_hand, _retention_table),
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--cases", default="funnel4,funnel20,retention,paths5,stages,lifecycle,"
+                        "sessions", help=f"comma-separated, of: {', '.join(CASES)}")
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="6g")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best counts")
+    parser.add_argument("--json", type=Path, help="also write the measurements here")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    names = [c for c in args.cases.split(",") if c]
+    unknown = [c for c in names if c not in CASES]
+    if unknown:
+        sys.exit(f"unknown case(s) {unknown}; cases: {', '.join(CASES)}")
+
+    import touchpath  # noqa: F401 - registers the analyses
+    from touchpath.analytics.registry import run
+    from touchpath.analytics.source import TableSource
+    from touchpath.config import load_settings
+    from touchpath.store.spark import SparkSource, spark_session
+
+    data = dataset(args.events)
+    print(f"data: {data.parquet} ({data.info.get('events', '?'):,} events); "
+          f"Spark master {args.master}", flush=True)
+    started = time.perf_counter()
+    spark = spark_session(load_settings(env={}, engine="spark", spark_master=args.master,
+                                        spark_conf=(f"spark.driver.memory={args.driver_memory}",)))
+    spark.sparkContext.setLogLevel("ERROR")
+    on_spark = SparkSource.from_parquet(spark, data.parquet)
+    view = on_spark._views["events"]
+    warm = spark.sql(f"SELECT count(*), count(DISTINCT person_id) FROM {view}").collect()[0]
+    print(f"Spark session and first scan: {time.perf_counter() - started:.1f} s "
+          f"({warm[0]:,} events, {warm[1]:,} persons)", flush=True)
+    on_duckdb = TableSource.from_parquet(data.parquet)
+
+    results: list[dict[str, Any]] = []
+    header = (f"{'case':<10} {'duckdb s':>9} {'spark s':>9} {'spark/duckdb':>13} "
+              f"{'hand SQL s':>11} {'spark/hand':>11}  answers")
+    print(header, flush=True)
+    for name in names:
+        case = CASES[name]
+        spec = case.spec()
+        duck_s, duck_r = _best(lambda spec=spec: run(on_duckdb, spec), args.repeat)
+        spark_s, spark_r = _best(lambda spec=spec: run(on_spark, spec), args.repeat)
+        same = case.answer(duck_r) == case.answer(spark_r)
+        row: dict[str, Any] = {"case": name, "duckdb_seconds": round(duck_s, 2),
+                               "spark_seconds": round(spark_s, 2),
+                               "spark_over_duckdb": round(spark_s / duck_s, 2),
+                               "engines_agree": same}
+        hand_text = ""
+        if name in HAND:
+            query, ours = HAND[name]
+            hand_s, hand = _best(lambda query=query: query(spark, view), args.repeat)
+            mine = ours(spark_r)
+            if name == "retention":
+                hand = _hand_comparable(hand, mine)
+            row.update(hand_seconds=round(hand_s, 2), spark_over_hand=round(spark_s / hand_s, 2),
+                       hand_agrees=hand == mine)
+            hand_text = f"{hand_s:>11.2f} {spark_s / hand_s:>11.2f}"
+        else:
+            hand_text = f"{'-':>11} {'-':>11}"
+        agree = "engines agree" if same else "ENGINES DIFFER"
+        if "hand_agrees" in row:
+            agree += ", hand SQL agrees" if row["hand_agrees"] else ", HAND SQL DIFFERS"
+        print(f"{name:<10} {duck_s:>9.2f} {spark_s:>9.2f} {spark_s / duck_s:>13.2f} "
+              f"{hand_text}  {agree}", flush=True)
+        if name == "funnel4":
+            print(f"           funnel counts: touchpath {HAND['funnel4'][1](spark_r)}, "
+                  f"hand SQL {_funnel_hand(spark, view) if not row.get('hand_agrees') else 'same'}",
+                  flush=True)
+        results.append(row)
+    on_spark.close()
+    spark.stop()
+    if args.json:
+        args.json.write_text(json.dumps({"events": args.events, "master": args.master,
+                                         "cases": results}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
