@@ -217,12 +217,39 @@ def test_an_event_named_like_html_shows_as_text(dash: Any, server: Server) -> No
     _clean(dash)
 
 
+def test_a_running_analysis_shows_a_loading_state(dash: Any, server: Server) -> None:
+    dash.goto(server.url + "/dashboard/retention")
+    _charts_ready(dash)
+    assert dash.locator("#loading").is_hidden()
+    # what the page shows the moment the form is sent is recorded where the next page can
+    # read it (sessionStorage), since the old page is gone by the time Python could look
+    dash.evaluate("""() => new MutationObserver(() => {
+        const box = document.getElementById('loading');
+        if (box.hidden) return;
+        sessionStorage.setItem('seen', JSON.stringify([
+            box.getAttribute('role'), box.textContent.trim(),
+            document.getElementById('main').getAttribute('aria-busy'),
+            document.querySelector('form.js-loading button[type=submit]').disabled]));
+    }).observe(document.getElementById('loading'), {attributes: true})""")
+    dash.get_by_label("Periods").fill("6")
+    dash.get_by_role("button", name="Run").click()
+    dash.wait_for_url("**/dashboard/retention?**")
+    _charts_ready(dash)
+    seen = dash.evaluate("() => JSON.parse(sessionStorage.getItem('seen'))")
+    assert seen == ["status", "Running the analysis…", "true", True]
+    assert dash.locator("#loading").is_hidden()
+    assert dash.locator("table tbody tr").count() > 5
+    _clean(dash)
+
+
 def test_keyboard_and_phone_width(dash: Any, server: Server) -> None:
     dash.goto(server.url + "/dashboard/people?lang=he")
     dash.keyboard.press("Tab")
     skip = dash.locator(".skip-link")
     assert dash.evaluate("document.activeElement.className") == "skip-link"
     assert skip.bounding_box()["y"] >= 0  # visible when focused
+    ring = dash.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert ring == "solid"  # the focus ring
     dash.keyboard.press("Enter")
     dash.keyboard.press("Tab")
     # the search field is the first control of the main content

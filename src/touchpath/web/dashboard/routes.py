@@ -175,8 +175,8 @@ def dashboard_router(store: StoreOf) -> APIRouter:
     @router.get(PREFIX + "/login")
     def login_page(request: Request, next: str | None = None) -> Response:
         token = secrets.token_urlsafe(24)
-        response = render(request, "login.html", login_csrf=token, next=_safe_next(next),
-                          error=None)
+        response = render(request, "login.html", title="touchpath", login_csrf=token,
+                          next=_safe_next(next), error=None)
         _set_login_cookie(request, response, token)
         return response
 
@@ -237,7 +237,7 @@ def _set_login_cookie(request: Request, response: Response, token: str) -> None:
 
 def _login_again(request: Request, message: str, target: str, status: int) -> Response:
     token = secrets.token_urlsafe(24)
-    response = render(request, "login.html", status=status, login_csrf=token, next=target,
-                      error=request.state.tr(message))
+    response = render(request, "login.html", status=status, title="touchpath",
+                      login_csrf=token, next=target, error=request.state.tr(message))
     _set_login_cookie(request, response, token)
     return response
