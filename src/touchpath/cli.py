@@ -325,7 +325,9 @@ def serve(
     demo_data: Annotated[bool, typer.Option("--demo", help="Load the demo data first if the "
                                             "store is empty.")] = False,
 ) -> None:
-    """Run the server (collector, API) on the store; it owns the DuckDB file while it runs."""
+    """Run the server (collector, API, dashboard) on the store; it owns the DuckDB file while
+    it runs."""
+    from touchpath.web.dashboard.auth import START_HINT, ensure_demo_user
     from touchpath.web.server import run
 
     with _errors():
@@ -347,13 +349,19 @@ def serve(
                     for survey in template_surveys():
                         save_survey(store, survey)
                         open_past_cases(store, survey)  # the demo's unhappy answers
+                ensure_demo_user(store)
             err.print(f"demo write key: {DEMO_KEY}")
+            err.print(f"dashboard: http://{config.host}:{config.port}/dashboard "
+                      "(account demo / demo); demo shop: "
+                      f"http://{config.host}:{config.port}/demo")
+        else:
+            err.print(START_HINT.format(host=config.host, port=config.port))
         run(config)
 
 
-# The analysis and survey commands live in their own modules; importing them adds them to
-# ``app``.
-from touchpath import cli_analyses, cli_surveys  # noqa: E402, F401
+# The analysis, survey and dashboard-account commands live in their own modules; importing
+# them adds them to ``app``.
+from touchpath import cli_analyses, cli_dashboard, cli_surveys  # noqa: E402, F401
 
 
 def main() -> None:
