@@ -107,6 +107,12 @@ def test_log_in_and_walk_every_page(dash: Any, server: Server) -> None:
     assert dash.locator("#nps").count() == ("satisfaction" in analyses)
     people = dash.locator('[data-kpi="people"]').inner_text()
     assert int(people.replace(",", "")) > 300
+    dash.goto(server.url + "/dashboard/data")
+    snippet = dash.locator("#snippet").inner_text()
+    assert snippet == (f'<script src="{server.url}/t.js" data-write-key="YOUR_WRITE_KEY" '
+                       'async></script>')
+    dash.get_by_role("button", name="Copy").click()
+    assert dash.get_by_role("button", name="Copied").count() == 1
     dash.goto(server.url + "/dashboard/people?q=" + XSS_USER)
     assert dash.locator("h2", has_text="Identities").count() == 1
     assert dash.locator(".identities li").count() >= 2

@@ -334,6 +334,8 @@ def test_builder_errors_name_the_field_and_empty_states_say_what_next(
     assert bad.status_code == 200 and 'role="alert"' in bad.text and "steps[1]" in bad.text
     window = client.get("/dashboard/funnels", params={"step": ["A", "B"], "window_days": "x"})
     assert "window_days" in window.text
+    by_mail = client.get("/dashboard/people", params={"q": "XSS@example.com"})
+    assert "xss-user" in by_mail.text and "Timeline across channels" in by_mail.text
     nobody = client.get("/dashboard/people", params={"q": "no-such-person"})
     assert "Nobody found" in nobody.text
     built = client.get("/dashboard/funnels", params={
