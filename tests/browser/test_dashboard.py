@@ -193,6 +193,9 @@ def test_right_to_left(dash: Any, server: Server, language: str) -> None:
               "&step=Order+Completed")
     _charts_ready(dash)
     _shot(dash, f"{language}-funnel-built")
+    dash.goto(server.url + "/dashboard/people?q=" + XSS_USER)
+    assert dash.locator(".identities li").count() >= 2
+    _shot(dash, f"{language}-person")
     # back to English: left to right, navigation on the left
     dash.goto(server.url + "/dashboard/stages?lang=en")
     assert dash.locator("html").get_attribute("dir") == "ltr"
