@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from babel import Locale
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -265,8 +266,19 @@ def test_catalogues_are_complete_in_three_languages() -> None:
         assert set(other) == set(english), language
         for key, text in english.items():
             assert other[key].strip(), (language, key)
-            assert set(re.findall(r"{(\w+)}", other[key])) == set(re.findall(r"{(\w+)}", text)), \
-                (language, key)
+            if key not in i18n.plurals(language):
+                assert set(re.findall(r"{(\w+)}", other[key])) == set(
+                    re.findall(r"{(\w+)}", text)), (language, key)
+    # plural forms: every CLDR category of the language (Babel's rules pick one), and no
+    # placeholder that the English message does not have
+    assert set(i18n.plurals("he")) == set(i18n.plurals("ar")) == set(i18n.plurals("en"))
+    for language, locale in i18n.LOCALES.items():
+        tags = {*Locale.parse(locale).plural_form.tags, "other"}
+        for key, forms in i18n.plurals(language).items():
+            assert set(forms) == tags, (language, key)
+            allowed = set(re.findall(r"{(\w+)}", english[key]))
+            for text in forms.values():
+                assert set(re.findall(r"{(\w+)}", text)) <= allowed, (language, key, text)
     assert i18n.catalogue("he")["nav.journey"] == "מפת מסע לקוח"  # GLOSSARY.md
     assert i18n.catalogue("ar")["nav.journey"] == "خريطة رحلة العميل"
     used = set()
@@ -298,6 +310,18 @@ def test_numbers_and_dates_follow_the_locale() -> None:
     assert he.datetime(when) == "5 בינו׳ 2026, 14:30"
     assert en.datetime("2026-01-05T14:30:00") == "Jan 5, 2026, 2:30\u202fPM"
     assert en.number(None) == "–" and en.percent(float("nan")) == "–"
+    # plural forms by Babel's rules for each language
+    def dropped(tr: i18n.Translator, n: int) -> str:
+        return tr.text("funnels.dropped_count", n=tr.number(n), plural=n).translate(
+            {0x2068: None, 0x2069: None})
+
+    assert [dropped(en, n) for n in (1, 2)] == ["1 person dropped off here",
+                                                "2 people dropped off here"]
+    assert [dropped(he, n) for n in (1, 2, 7)] == ["אדם אחד נשר כאן", "שני אנשים נשרו כאן",
+                                                   "7 אנשים נשרו כאן"]
+    assert [dropped(ar, n) for n in (0, 1, 2, 7, 25, 100)] == [
+        "لم يتوقف أحد هنا", "توقف شخص واحد هنا", "توقف شخصان هنا", "توقف 7 أشخاص هنا",
+        "توقف 25 شخصًا هنا", "توقف 100 شخص هنا"]
     # placeholders are isolated so an English name keeps its place in a right-to-left sentence
     assert he.text("funnels.step_n", n=3) == "שלב \u20683\u2069"
 

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+from babel import Locale
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.numbers import format_decimal, format_percent
 
@@ -28,14 +29,29 @@ NAMES = {"en": "English", "he": "עברית", "ar": "العربية"}
 
 
 @functools.cache
-def catalogue(language: str) -> dict[str, str]:
-    """The messages of ``language`` (a KeyError for a language the dashboard does not speak)."""
+def _load(language: str) -> dict[str, Any]:
     if language not in LANGUAGES:
         raise KeyError(language)
     text = (resources.files("touchpath.web.dashboard") / "i18n" / f"{language}.yaml"
             ).read_text(encoding="utf-8")
-    data = yaml.safe_load(text) or {}
-    return {str(k): str(v) for k, v in data.items()}
+    data: dict[str, Any] = yaml.safe_load(text) or {}
+    return data
+
+
+@functools.cache
+def catalogue(language: str) -> dict[str, str]:
+    """The messages of ``language`` (a KeyError for a language the dashboard does not speak);
+    a message with plural forms appears here in its ``other`` form."""
+    return {str(k): str(v["other"] if isinstance(v, dict) else v)
+            for k, v in _load(language).items()}
+
+
+@functools.cache
+def plurals(language: str) -> dict[str, dict[str, str]]:
+    """The messages of ``language`` that have plural forms, by CLDR category (``zero``,
+    ``one``, ``two``, ``few``, ``many``, ``other``: Babel's plural rules pick one)."""
+    return {str(k): {str(c): str(t) for c, t in v.items()}
+            for k, v in _load(language).items() if isinstance(v, dict)}
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:
@@ -59,12 +75,18 @@ class Translator:
         self.rtl = self.language in RTL
         self.dir = "rtl" if self.rtl else "ltr"
         self.messages = catalogue(self.language)
+        self._babel = Locale.parse(self.locale)
 
-    def text(self, key: str, **values: Any) -> str:
+    def text(self, key: str, plural: Any = None, **values: Any) -> str:
         """The message ``key`` with ``{name}`` placeholders filled (the key itself if missing,
-        which a test prevents). Each value is wrapped in Unicode first-strong isolates (FSI ...
-        PDI) so that an English event name inside a Hebrew sentence keeps its place."""
-        message = self.messages.get(key) or catalogue("en").get(key, key)
+        which a test prevents); ``plural`` is the number that picks the plural form. Each value
+        is wrapped in Unicode first-strong isolates (FSI ... PDI) so that an English event name
+        inside a Hebrew sentence keeps its place."""
+        forms = plurals(self.language).get(key)
+        if forms is not None and plural is not None:
+            message = forms.get(str(self._babel.plural_form(plural))) or forms["other"]
+        else:
+            message = self.messages.get(key) or catalogue("en").get(key, key)
         if not values:
             return message
         return message.format(**{k: f"\u2068{v}\u2069" for k, v in values.items()})
