@@ -216,6 +216,33 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        7,
+        "dashboard accounts and their sessions",
+        (
+            """
+            CREATE TABLE dashboard_users (
+                username VARCHAR PRIMARY KEY,
+                password_hash VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                last_login TIMESTAMP
+            )
+            """,
+            """
+            CREATE TABLE dashboard_sessions (
+                token_sha256 VARCHAR PRIMARY KEY,
+                username VARCHAR NOT NULL,
+                csrf_token VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL,
+                expires_at TIMESTAMP NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {

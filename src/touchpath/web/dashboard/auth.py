@@ -14,7 +14,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,24 +27,6 @@ MIN_PASSWORD = 8
 """Shortest password ``users create`` accepts (the demo account is created by code)."""
 
 _N, _R, _P, _LEN = 2**14, 8, 1, 32
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS dashboard_users (username VARCHAR PRIMARY KEY, "
-    "password_hash VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, last_login TIMESTAMP)",
-    "CREATE TABLE IF NOT EXISTS dashboard_sessions (token_sha256 VARCHAR PRIMARY KEY, "
-    "username VARCHAR NOT NULL, csrf_token VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, "
-    "expires_at TIMESTAMP NOT NULL)",
-)
-_ready: weakref.WeakSet[DuckDBStore] = weakref.WeakSet()
-
-
-def ensure_tables(store: DuckDBStore) -> None:
-    """Create the account and session tables if the store has none yet (once per store)."""
-    if store in _ready:
-        return
-    with store.session() as con:
-        for statement in _TABLES:
-            con.execute(statement)
-    _ready.add(store)
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
@@ -101,7 +82,6 @@ def create_user(store: DuckDBStore, username: str, password: str, *,
     if len(password) < min_length:
         raise ValidationError(f"a password has at least {min_length} characters",
                               field="password")
-    ensure_tables(store)
     now = utcnow()
     with store.session() as con:
         con.execute(
@@ -115,7 +95,6 @@ def create_user(store: DuckDBStore, username: str, password: str, *,
 
 
 def list_users(store: DuckDBStore) -> list[User]:
-    ensure_tables(store)
     with store.session() as con:
         rows = con.execute("SELECT username, created_at, last_login FROM dashboard_users "
                            "ORDER BY username").fetchall()
@@ -124,7 +103,6 @@ def list_users(store: DuckDBStore) -> list[User]:
 
 def delete_user(store: DuckDBStore, username: str) -> None:
     """Delete the account and end its sessions; :class:`NotFoundError` if there is none."""
-    ensure_tables(store)
     with store.session() as con:
         found = con.execute("DELETE FROM dashboard_users WHERE username = ? RETURNING username",
                             [username]).fetchall()
@@ -135,7 +113,6 @@ def delete_user(store: DuckDBStore, username: str) -> None:
 
 def authenticate(store: DuckDBStore, username: str, password: str) -> bool:
     """Whether the account exists and the password is right (same work either way)."""
-    ensure_tables(store)
     with store.session() as con:
         rows = con.execute("SELECT password_hash FROM dashboard_users WHERE username = ?",
                            [username]).fetchall()
@@ -149,7 +126,6 @@ def _digest(token: str) -> str:
 
 def start_session(store: DuckDBStore, username: str) -> tuple[str, Session]:
     """A new session for ``username``: the cookie token (returned once) and the session."""
-    ensure_tables(store)
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session = Session(username, secrets.token_urlsafe(32), now + timedelta(hours=SESSION_HOURS))
@@ -166,7 +142,6 @@ def find_session(store: DuckDBStore, token: str | None) -> Session | None:
     """The live session of a cookie token, or None."""
     if not token:
         return None
-    ensure_tables(store)
     with store.session() as con:
         rows = con.execute(
             "SELECT s.username, s.csrf_token, s.expires_at FROM dashboard_sessions s "
@@ -177,7 +152,6 @@ def find_session(store: DuckDBStore, token: str | None) -> Session | None:
 
 def end_session(store: DuckDBStore, token: str | None) -> None:
     if token:
-        ensure_tables(store)
         with store.session() as con:
             con.execute("DELETE FROM dashboard_sessions WHERE token_sha256 = ?", [_digest(token)])
 
