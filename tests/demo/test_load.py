@@ -109,3 +109,12 @@ def test_demo_cli_is_deterministic(tmp_path: Path) -> None:
                 "SELECT count(*), count(DISTINCT person_id), round(sum(revenue), 2) FROM events"
             ).to_pylist())
     assert counts[0] == counts[1]
+
+
+def test_a_tiny_demo_loads_even_without_a_phone_ticket(tmp_path: Path) -> None:
+    """150 people (seed 3) have no help-desk ticket by phone: the JSON-lines export still has
+    the fields its mapping names (they were once left out, and the import refused the file)."""
+    with DuckDBStore(load_settings(env={}, store_path=tmp_path / "tiny.duckdb")) as store:
+        load_demo(store, size="150", seed=3)
+        tickets = store.sql("SELECT count(*) AS n FROM events WHERE source = 'helpdesk'")
+        assert tickets.to_pylist()[0]["n"] > 0
