@@ -8,7 +8,14 @@
 import sys
 from collections.abc import Callable
 
-from benchmarks import analytics_speed, attribution_speed, clv_speed, import_speed, voice_speed
+from benchmarks import (
+    analytics_speed,
+    attribution_speed,
+    clv_speed,
+    import_speed,
+    spark_speed,
+    voice_speed,
+)
 
 BENCHMARKS: dict[str, Callable[[], None]] = {
     "import": import_speed.main,
@@ -16,6 +23,7 @@ BENCHMARKS: dict[str, Callable[[], None]] = {
     "attribution": attribution_speed.main,
     "clv": clv_speed.main,
     "voice": voice_speed.main,
+    "spark": spark_speed.main,
 }
 
 
