@@ -10,7 +10,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from tests.analytics.examples import EXAMPLES, rounded
+from tests.analytics.examples import EXAMPLES, same
 from touchpath.analytics.registry import ANALYSES, run_json
 from touchpath.cli import app
 from touchpath.cli_analyses import read_spec
@@ -44,7 +44,7 @@ def test_cli_json_and_csv_equal_the_python_api(demo_store_path: Path, tmp_path: 
     answer = runner.invoke(app, ["--store", str(demo_store_path), name, "--spec",
                                  str(spec_file), "--format", "json"])
     assert answer.exit_code == 0, answer.output
-    assert rounded(json.loads(answer.stdout)) == rounded(expected)
+    assert same(json.loads(answer.stdout), expected)
     table = runner.invoke(app, ["--store", str(demo_store_path), name, "--spec", str(spec_file)])
     assert table.exit_code == 0, table.output
     csv = runner.invoke(app, ["--store", str(demo_store_path), name, "--spec", json.dumps(spec),

@@ -3,6 +3,7 @@ answer the same numbers as the Python API for each."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 EXAMPLES: dict[str, dict[str, Any]] = {
@@ -27,14 +28,16 @@ EXAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
-def rounded(value: Any, digits: int = 9) -> Any:
-    """``value`` (JSON) with every float rounded to ``digits`` significant digits: engines sum
-    floats in no fixed order, so two runs can differ in the last bits (attribution's value
-    removal effects do)."""
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    if isinstance(value, dict):
-        return {k: rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded(v, digits) for v in value]
-    return value
+def same(a: Any, b: Any, rel: float = 1e-5) -> bool:
+    """Equal JSON values, floats within ``rel``: engines sum floats in no fixed order, so two
+    runs can differ in the last bits (attribution's value removal effects), and a model fitted
+    to such sums by an optimiser differs more (CLV's parameters, ~1e-7 relative)."""
+    if isinstance(a, float) or isinstance(b, float):
+        if not isinstance(a, int | float) or not isinstance(b, int | float):
+            return False
+        return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9) or (a != a and b != b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k], rel) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y, rel) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

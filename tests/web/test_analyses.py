@@ -10,7 +10,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.analytics.examples import EXAMPLES, rounded
+from tests.analytics.examples import EXAMPLES, same
 from touchpath.analytics.registry import run_json
 from touchpath.config import load_settings
 from touchpath.web.app import create_app
@@ -33,7 +33,7 @@ def test_rest_equals_the_python_api(client: TestClient, name: str) -> None:
         run_json(store, name, EXAMPLES[name]).to_dict()))
     answer = client.post(f"/v1/analyses/{name}", json=EXAMPLES[name], headers=AUTH)
     assert answer.status_code == 200, answer.text
-    assert rounded(answer.json()) == rounded(expected)
+    assert same(answer.json(), expected)
     csv = client.post(f"/v1/analyses/{name}?format=csv", json=EXAMPLES[name], headers=AUTH)
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.text.count("\n") == len(expected["rows"]) + 1
