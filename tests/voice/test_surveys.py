@@ -196,3 +196,20 @@ def test_past_answers_get_their_cases_once(demo_store_path: Path, tmp_path: Path
         assert open_past_cases(store, nps) == 0
         cases = list_cases(store)
         assert len(cases) == detractors and (cases["score"] <= 6).all()
+        # the demo's answers carry no response id: recovery still finds a later answer
+        person, user = _with_user_id(store, list(cases["person_id"]))
+        record_answer(store, nps, Answer(answers={"nps": 10}, user_id=user),
+                      webhooks=NoHooks())  # type: ignore[arg-type]
+        from touchpath.voice.cases import recovery
+
+        row = recovery(store).set_index("person_id").loc[person]
+        assert row["next_score"] == 10 and row["recovered"] is True
+
+
+def _with_user_id(store: DuckDBStore, persons: list[str]) -> tuple[str, str]:
+    """The first of ``persons`` with a user id, and that id."""
+    rows = store.sql("SELECT person_id, min(user_id) AS u FROM events WHERE user_id IS NOT NULL "
+                     "AND person_id IN (SELECT unnest($p)) GROUP BY 1 ORDER BY 1 LIMIT 1",
+                     {"p": persons}).to_pylist()
+    assert rows, "a demo detractor with a user id"
+    return str(rows[0]["person_id"]), str(rows[0]["u"])

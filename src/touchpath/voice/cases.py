@@ -152,13 +152,16 @@ def recovery(store: Any) -> pd.DataFrame:
                    properties->>'survey_id' AS survey_id,
                    properties->>'response_id' AS response_id
             FROM events WHERE event = 'Survey Answered'),
-        metric_of AS (SELECT DISTINCT survey_id, response_id, metric FROM answers)
+        -- a survey has one scored question, so one metric
+        metric_of AS (SELECT survey_id, any_value(metric) AS metric FROM answers
+                      WHERE metric IS NOT NULL GROUP BY survey_id)
         SELECT c.case_id, c.person_id, c.survey_id, c.rule, c.score, c.status, c.opened_at,
                arg_min(a.score, a.timestamp) AS next_score, min(a.timestamp) AS next_answer_at
         FROM survey_cases c
-        LEFT JOIN metric_of m ON m.survey_id = c.survey_id AND m.response_id = c.response_id
+        LEFT JOIN metric_of m ON m.survey_id = c.survey_id
         LEFT JOIN answers a ON a.person_id = c.person_id AND a.metric = m.metric
-             AND a.timestamp > c.opened_at AND a.response_id <> c.response_id
+             AND a.timestamp > c.opened_at
+             AND a.response_id IS DISTINCT FROM c.response_id
         GROUP BY ALL ORDER BY c.opened_at, c.case_id
     """).to_pandas()
     if frame.empty:
