@@ -412,3 +412,14 @@ def test_users_commands(tmp_path: Path) -> None:
     assert run("users", "delete", "omar").exit_code == 0
     assert run("users", "delete", "omar").exit_code == 2
     assert "omar" not in run("users", "list").stdout
+
+
+def test_analysis_pages_say_which_engine_answered_and_how_fast(
+        session: tuple[TestClient, str]) -> None:
+    """Issue 8: the dashboard shows the engine and the time of each analysis."""
+    client, _ = session
+    for page in ("funnels?step=Product+Viewed&step=Order+Completed", "paths", "retention",
+                 "stages"):
+        html = client.get(f"/dashboard/{page}").text
+        # placeholders are wrapped in direction isolates (U+2068 ... U+2069)
+        assert re.search(r"Answered by \u2068duckdb\u2069 in \u2068\d+\.\d\d\u2069 s", html), page

@@ -21,6 +21,7 @@ from touchpath.collect.keys import list_keys
 from touchpath.errors import NotFoundError, TouchpathError, ValidationError
 from touchpath.journey.stages import templates as stage_templates
 from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.store.spark import run_timed, serving_source
 from touchpath.web.dashboard.i18n import Translator
 from touchpath.web.dashboard.views import figure_json, safe_csv, table_view
 
@@ -182,7 +183,9 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
         try:
             spec = funnel_spec(params)
             if spec is not None:
-                result = run_json(db, "funnel", spec)
+                timed = run_timed(serving_source(db), "funnel", spec)
+                result = timed.result
+                context["answered"] = timed
                 overall = result.tables.get("overall", result.frame)
                 context.update(
                     result=result, figure=figure_json(result.figure(), tr),
@@ -257,8 +260,9 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
         context: dict[str, Any] = {"error": None, "result": None, "figure": None, "table": None}
         try:
             if db.stats()["events"]:
-                result = run_json(db, name, make())
-                context.update(result=result, table=table_view(result.frame, tr))
+                timed = run_timed(serving_source(db), name, make())
+                result = timed.result
+                context.update(result=result, table=table_view(result.frame, tr), answered=timed)
                 if more is not None:
                     context.update(more(result))
                 if not result.frame.empty:
