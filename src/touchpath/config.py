@@ -118,6 +118,18 @@ class Settings:
         ),
     )
 
+    lake_dir: str = dataclasses.field(
+        default="",
+        metadata=_doc(
+            "A directory where the server rolls committed events to Parquet (events/date=.../"
+            "*.parquet, the export layout) every lake_roll_seconds and at shutdown, for Spark"
+            " and lakehouse tools. Empty: no rolling."
+        ),
+    )
+    lake_roll_seconds: int = dataclasses.field(
+        default=300,
+        metadata=_doc("How often the server rolls new events to lake_dir."),
+    )
     engine: str = dataclasses.field(
         default="duckdb",
         metadata=_doc(
@@ -225,6 +237,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("must be at least 1", field="identity_max_user_ids")
     if not 1 <= settings.port <= 65535:
         raise ConfigError("must be between 1 and 65535", field="port")
+    if settings.lake_roll_seconds < 1:
+        raise ConfigError("at least 1 second", field="lake_roll_seconds")
     if settings.engine not in ENGINES:
         raise ConfigError(f"must be one of {', '.join(ENGINES)}", field="engine")
     if settings.spark_shuffle_partitions < 0:

@@ -707,6 +707,37 @@ class DuckDBStore:
         (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
         return counts
 
+    def roll_parquet(self, directory: Path) -> int:
+        """Append the events committed since the last roll to a Parquet lake under
+        ``directory``: ``events/date=YYYY-MM-DD/<uuid>.parquet``, the layout of
+        :meth:`export_parquet`, so Spark and lakehouse tools read both alike. Returns the
+        number of events written. Events are written as they were at the roll: a later identity
+        merge re-labels ``person_id`` in the store, not in files already rolled (a full
+        ``export`` does)."""
+        directory = Path(directory)
+        events_dir = directory / "events"
+        with self._lock:
+            con = self._con
+            row = con.execute("SELECT value FROM derived_state WHERE name = 'lake_rolled_until'"
+                              ).fetchone()
+            since = datetime.fromisoformat(row[0]) if row else datetime(1970, 1, 1)
+            until = con.execute("SELECT max(loaded_at) FROM events").fetchall()[0][0]
+            if until is None or until <= since:
+                return 0
+            params = {"since": since, "until": until}
+            window = "FROM events WHERE loaded_at > $since AND loaded_at <= $until"
+            rows = con.execute(f"SELECT count(*) {window}", params).fetchall()[0][0]
+            events_dir.mkdir(parents=True, exist_ok=True)
+            con.sql(f"SELECT *, CAST(timestamp AS DATE) AS date {window}", params=params
+                    ).write_parquet(str(events_dir), partition_by=["date"], append=True,
+                                    compression="zstd")
+            con.execute("INSERT OR REPLACE INTO derived_state VALUES ('lake_rolled_until', ?)",
+                        [until.isoformat()])
+        manifest = {"format": "touchpath-lake", "schema_version": self.schema_version,
+                    "rolled_until": until.isoformat(), "rolled_at": utcnow().isoformat()}
+        (directory / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        return int(rows)
+
     def import_parquet(self, directory: Path) -> dict[str, int]:
         """Load an export. Into an empty store the tables are restored exactly; into a store
         that has events, the events go through :meth:`write` (deduplicated, stitched again)."""

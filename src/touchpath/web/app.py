@@ -12,9 +12,11 @@ import hmac
 import logging
 import math
 import secrets
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -95,6 +97,35 @@ class WriteRoutesCors:
         await self.app(scope, receive, with_cors)
 
 
+class LakeRoller:
+    """Rolls committed events to the Parquet lake (setting ``lake_dir``) from a thread, every
+    ``lake_roll_seconds`` and once more at :meth:`close`."""
+
+    def __init__(self, store: DuckDBStore, settings: Settings) -> None:
+        self.store, self.directory = store, Path(settings.lake_dir)
+        self.every = settings.lake_roll_seconds
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="lake-roller", daemon=True)
+        self.thread.start()
+
+    def roll(self) -> None:
+        try:
+            rows = self.store.roll_parquet(self.directory)
+            if rows:
+                logger.info("rolled %d events to %s", rows, self.directory)
+        except Exception:  # the next roll retries: nothing is marked rolled on failure
+            logger.exception("rolling events to %s failed", self.directory)
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.every):
+            self.roll()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.roll()
+
+
 def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI:
     """Build the app on ``settings``; the store opens at start-up and closes at shutdown."""
     token = admin_token or settings.admin_token or secrets.token_urlsafe(24)
@@ -108,10 +139,13 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
         window = settings.dedupe_window_hours
         app.state.committer = GroupCommitter(
             store, dedupe_window=timedelta(hours=window) if window else None)
+        roller = LakeRoller(store, settings) if settings.lake_dir else None
         try:
             yield
         finally:
             app.state.committer.close()  # write what was acknowledged-to-be, then close
+            if roller is not None:
+                roller.close()  # and roll it to the lake
             store.close()
 
     app = FastAPI(
