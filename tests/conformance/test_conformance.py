@@ -21,7 +21,7 @@ import pytest
 from touchpath.analytics.registry import ANALYSES, register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
-from touchpath.errors import QueryError
+from touchpath.errors import QueryError, ValidationError
 from touchpath.store.spark import run_timed
 
 from .cases import TOLERANCE, Case, all_cases
@@ -149,3 +149,14 @@ def test_an_operation_spark_cannot_run_is_a_query_error_naming_the_engine(
         run_timed(spark_sources["small"], ordered_collect_analysis, {})
     assert err.value.field == "engine"
     assert "order" in str(err.value)
+
+
+def test_spark_reads_event_names_once_and_still_refuses_an_unknown_one(
+        spark_sources: dict[str, EventSource]) -> None:
+    source = spark_sources["small"]
+    names = source.known_events()  # type: ignore[attr-defined]
+    assert names and source.known_events() is names  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError, match="unknown event 'Nope'") as caught:
+        run_timed(source, "funnel", {"steps": [{"event": next(iter(sorted(names)))},
+                                               {"event": "Nope"}]})
+    assert caught.value.field == "steps[1].event"

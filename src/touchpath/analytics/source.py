@@ -70,6 +70,11 @@ class TableSource:
 
 
 def event_names(source: EventSource) -> set[str]:
-    """The distinct event names of a source."""
+    """The distinct event names of a source; a source that keeps them (``known_events()``,
+    e.g. a Spark lake snapshot, where each query has a fixed cost of seconds) answers from
+    there."""
+    cached = getattr(source, "known_events", None)
+    if cached is not None:
+        return set(cached())
     events = source.table("events")
     return {str(n) for n in events.select("event").distinct().to_pyarrow()["event"].to_pylist()}

@@ -113,6 +113,16 @@ class SparkSource:
             view = f"touchpath_{name}_{next(_views)}"
             frame.createOrReplaceTempView(view)
             self._views[name] = view
+        self._event_names: frozenset[str] | None = None
+
+    def known_events(self) -> frozenset[str]:
+        """The distinct event names, read once: the source's files are fixed when it is made,
+        and each Spark query costs seconds (every analysis checks its event names)."""
+        if self._event_names is None:
+            events = self.table("events")
+            names = events.select("event").distinct().to_pyarrow()["event"].to_pylist()
+            self._event_names = frozenset(str(n) for n in names)
+        return self._event_names
 
     @classmethod
     def from_parquet(cls, session: SparkSession, path: str | Path) -> SparkSource:
