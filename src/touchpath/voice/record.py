@@ -71,9 +71,9 @@ def record_answer(store: Any, survey: Survey, answer: Answer, *, commit: Commit 
     row = parse_message(message, received_at=utcnow(),
                         options=parse_options(store.settings, source))
     (commit or _store_commit(store))([row])
-    found = store.sql("SELECT person_id, timestamp FROM events WHERE message_id = $m",
-                      {"m": row["message_id"]}).to_pylist()
-    person_id = found[0]["person_id"] if found else None
+    # the person the write path stitched the answer to (through the identities, not a scan
+    # of the events)
+    person_id = person_of(store, Visitor(answer.user_id, answer.anonymous_id))
     cases: list[dict[str, Any]] = []
     if person_id is not None:
         cases = open_cases(store, survey, props, person_id)
@@ -173,11 +173,14 @@ def import_answers(store: Any, survey: Survey, path: Path, *,
         result = store.write(rows_to_table(rows))
         report.stored = result.stored
     sender = webhooks or WebhookSender(store)
+    stored = store.sql(  # one query for the file, not one scan per answer
+        "SELECT message_id, person_id FROM events WHERE message_id IN (SELECT unnest($m))",
+        {"m": [message_id for _, message_id in props_of]}).to_pylist()
+    person_of_message = {r["message_id"]: r["person_id"] for r in stored}
     for props, message_id in props_of:
-        found = store.sql("SELECT person_id FROM events WHERE message_id = $m",
-                          {"m": message_id}).to_pylist()
-        if found:
-            for case in open_cases(store, survey, props, found[0]["person_id"]):
+        person = person_of_message.get(message_id)
+        if person is not None:
+            for case in open_cases(store, survey, props, person):
                 report.cases += 1
                 sender.send(case, {"survey_id": survey.id, **props})
     return report
