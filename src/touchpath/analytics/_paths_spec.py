@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from touchpath.analytics.codec import check_int
 from touchpath.analytics.filters import EventMatcher, Filters
 from touchpath.errors import ValidationError
 
@@ -57,13 +58,13 @@ class PathsSpec:
         if self.occurrence not in ("first", "last"):
             raise ValidationError(f"must be 'first' or 'last', got {self.occurrence!r}",
                                   field="occurrence")
-        _check_int(self.max_steps, "max_steps", 2, MAX_STEPS)
+        check_int(self.max_steps, "max_steps", 2, MAX_STEPS)
         if self.between and self.max_steps < 3:
             raise ValidationError("paths between a start and an end need at least 3 steps "
                                   "(start, …, end)", field="max_steps")
-        _check_int(self.top, "top", 1, 10_000)
-        _check_int(self.min_edge_weight, "min_edge_weight", 1, None)
-        _check_int(self.session_timeout_seconds, "session_timeout_seconds", 1, None)
+        check_int(self.top, "top", 1, 10_000)
+        check_int(self.min_edge_weight, "min_edge_weight", 1, None)
+        check_int(self.session_timeout_seconds, "session_timeout_seconds", 1, None)
         for i, name in enumerate(self.exclude):
             if not isinstance(name, str) or not name:
                 raise ValidationError("needs an event name", field=f"exclude[{i}]")
@@ -94,14 +95,6 @@ class PathsSpec:
     @property
     def between(self) -> bool:
         return self.start is not None and self.end is not None
-
-
-def _check_int(value: object, name: str, low: int, high: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"expected an integer, got {value!r}", field=name)
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(f"must be {bound}, got {value}", field=name)
 
 
 def wildcard_regex(pattern: str) -> str:

@@ -189,3 +189,13 @@ def _convert_dataclass(cls: type, value: Any, path: str) -> Any:
         if exc.field and path and not exc.field.startswith(path):
             exc.field = _join(path, exc.field)
         raise
+
+
+def check_int(value: object, name: str, low: int, high: int | None) -> None:
+    """Refuse a value that is not an integer from ``low`` to ``high`` (no upper bound when
+    ``high`` is None), naming the field: the range check specs share in ``__post_init__``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"expected an integer, got {value!r}", field=name)
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValidationError(f"must be {bound}, got {value}", field=name)

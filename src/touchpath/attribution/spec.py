@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from touchpath.analytics.codec import check_int
 from touchpath.analytics.filters import EventMatcher, Filters, PropertyFilter
 from touchpath.errors import ValidationError
 
@@ -74,7 +75,7 @@ class AttributionSpec:
         if self.touches not in ("session", "event"):
             raise ValidationError(f"must be 'session' or 'event', got {self.touches!r}",
                                   field="touches")
-        _check_int(self.lookback_days, "lookback_days", 1, 3650)
+        check_int(self.lookback_days, "lookback_days", 1, 3650)
         if not self.models:
             raise ValidationError("needs at least one model", field="models")
         for i, model in enumerate(self.models):
@@ -95,15 +96,15 @@ class AttributionSpec:
         for i, name in enumerate(self.direct):
             if not isinstance(name, str) or not name:
                 raise ValidationError("needs a touchpoint value", field=f"direct[{i}]")
-        _check_int(self.markov_order, "markov_order", 1, MAX_MARKOV_ORDER)
-        _check_int(self.bootstrap, "bootstrap", 0, 10_000)
+        check_int(self.markov_order, "markov_order", 1, MAX_MARKOV_ORDER)
+        check_int(self.bootstrap, "bootstrap", 0, 10_000)
         if not _is_number(self.confidence) or not 0 < self.confidence < 1:
             raise ValidationError(f"must be between 0 and 1, got {self.confidence!r}",
                                   field="confidence")
-        _check_int(self.seed, "seed", 0, 2**32 - 1)
+        check_int(self.seed, "seed", 0, 2**32 - 1)
         if self.spend is not None and (not isinstance(self.spend, str) or not self.spend):
             raise ValidationError("needs a CSV or Parquet file path", field="spend")
-        _check_int(self.session_timeout_seconds, "session_timeout_seconds", 1, None)
+        check_int(self.session_timeout_seconds, "session_timeout_seconds", 1, None)
 
 
 def _check_property(name: object, field_name: str) -> None:
@@ -122,11 +123,3 @@ def _is_number(value: object) -> bool:
 def _check_positive(value: object, name: str) -> None:
     if not _is_number(value) or value <= 0:  # type: ignore[operator]
         raise ValidationError(f"must be a positive number, got {value!r}", field=name)
-
-
-def _check_int(value: object, name: str, low: int, high: int | None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"expected an integer, got {value!r}", field=name)
-    if value < low or (high is not None and value > high):
-        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise ValidationError(f"must be {bound}, got {value}", field=name)
