@@ -1,5 +1,6 @@
-"""The dashboard's languages: message catalogues (``i18n/<lang>.yaml``, flat ``key: text``) and
-numbers and dates formatted by Babel for the locale.
+"""The dashboard's languages: message catalogues (``i18n/<lang>.yaml`` and one more file per
+area, ``i18n/<lang>.<area>.yaml``; flat ``key: text``) and numbers and dates formatted by Babel
+for the locale.
 
 >>> Translator("he").number(1234567)
 '1,234,567'
@@ -32,9 +33,17 @@ NAMES = {"en": "English", "he": "עברית", "ar": "العربية"}
 def _load(language: str) -> dict[str, Any]:
     if language not in LANGUAGES:
         raise KeyError(language)
-    text = (resources.files("touchpath.web.dashboard") / "i18n" / f"{language}.yaml"
-            ).read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text) or {}
+    folder = resources.files("touchpath.web.dashboard") / "i18n"
+    names = sorted(f.name for f in folder.iterdir()
+                   if f.name == f"{language}.yaml" or (f.name.startswith(f"{language}.")
+                                                       and f.name.endswith(".yaml")))
+    data: dict[str, Any] = {}
+    for name in names:
+        part = yaml.safe_load((folder / name).read_text(encoding="utf-8")) or {}
+        twice = sorted(set(data) & set(part))
+        if twice:
+            raise ValueError(f"i18n/{name} repeats keys of another catalogue: {twice[:5]}")
+        data.update(part)
     return data
 
 

@@ -171,11 +171,6 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
                       stats=stats, funnel=funnel, nps=nps, channels=channels, top=top,
                       others=others)
 
-    @router.get(PREFIX + "/journey")
-    def journey(request: Request) -> Response:
-        tr = request.state.tr
-        return render(request, "journey.html", active="journey", title=tr("nav.journey"))
-
     @router.get(PREFIX + "/funnels")
     def funnels(request: Request) -> Response:
         db, tr, params = store(request), request.state.tr, request.query_params
