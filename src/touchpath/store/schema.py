@@ -243,6 +243,27 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        8,
+        "the journey map's opportunities: an action per pain point, with owner and status",
+        (
+            """
+            CREATE TABLE journey_opportunities (
+                pain_point_id VARCHAR PRIMARY KEY,
+                action VARCHAR NOT NULL,
+                owner VARCHAR,
+                status VARCHAR NOT NULL,
+                note VARCHAR,
+                updated_at TIMESTAMP NOT NULL,
+                updated_by VARCHAR
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -254,5 +275,5 @@ PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
 """Every table holding a person's data, and the columns that name the person."""
 
 EXPORT_TABLES = ("events", "identities", "identity_merges", "imports", "write_keys", "segments",
-                 "surveys", "survey_cases")
+                 "surveys", "survey_cases", "journey_opportunities")
 """Tables written by ``export`` and read back by ``import_parquet``."""
