@@ -8,7 +8,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,69 @@ def test_login_refuses_wrong_passwords_forged_forms_and_foreign_redirects(
         assert login(client, next_page=target).headers["location"] == "/dashboard"
 
 
+def _alert(response: Any) -> str:
+    found = re.search(r'<div class="alert" role="alert">(.*?)</div>', response.text, re.S)
+    assert found is not None, response.text[:500]
+    return found.group(1)
+
+
+def test_failed_logins_are_throttled_by_name_and_by_address(client: TestClient) -> None:
+    store = client.app.state.store  # type: ignore[attr-defined]
+    auth.create_user(store, "tamar", "tamar's long password")
+
+    def at(address: str, **headers: str) -> TestClient:
+        return TestClient(client.app, client=(address, 4000), headers=headers)
+
+    # by user name: five wrong passwords, each from another address
+    for n in range(5):
+        assert login(at(f"198.51.100.{n}"), "tamar", "wrong").status_code == 401
+    known = login(at("198.51.100.99"), "tamar", "tamar's long password")
+    assert known.status_code == 429  # the right password no longer helps
+    assert "tp_session" not in known.cookies
+    assert 895 <= int(known.headers["retry-after"]) <= 900
+    assert "Too many failed logins. Try again in \u206815\u2069 minutes." in _alert(known)
+    assert 'name="password"' in known.text  # still the login page, with its form
+    # an unknown user name is answered the same way: no hint whether the account exists
+    for n in range(5):
+        assert login(at(f"198.51.100.{n + 10}"), "ghost", "wrong").status_code == 401
+    unknown = login(at("198.51.100.98"), "ghost", "wrong")
+    assert unknown.status_code == 429 and _alert(unknown) == _alert(known)
+    assert abs(int(unknown.headers["retry-after"]) - int(known.headers["retry-after"])) <= 2
+    assert login(at("198.51.100.97"), " GHOST", "wrong").status_code == 429  # same name
+    hebrew = login(at("198.51.100.96", **{"Accept-Language": "he"}), "ghost", "x")
+    assert hebrew.status_code == 429 and "נסו שוב בעוד" in _alert(hebrew)
+    # by address: five names guessed from one address lock that address, for every name
+    for n in range(5):
+        assert login(at("203.0.113.7"), f"guess{n}", "wrong").status_code == 401
+    assert login(at("203.0.113.7"), USER, PASSWORD).status_code == 429
+    assert login(at("203.0.113.8"), USER, PASSWORD).status_code == 303
+    # a successful login forgets the name's failures
+    auth.create_user(store, "omer", "omer's long password")
+    for n in range(4):
+        assert login(at(f"192.0.2.{n}"), "omer", "wrong").status_code == 401
+    assert login(at("192.0.2.50"), "omer", "omer's long password").status_code == 303
+    for n in range(4):
+        assert login(at(f"192.0.2.{n + 10}"), "omer", "wrong").status_code == 401
+    assert login(at("192.0.2.51"), "omer", "omer's long password").status_code == 303
+
+
+def test_a_throttled_name_is_let_in_again_after_the_window(tmp_path: Path) -> None:
+    with DuckDBStore(load_settings(env={}, store_path=tmp_path / "t.duckdb")) as store:
+        start = datetime(2026, 2, 1, 9, 0)
+        for n in range(4):
+            auth.record_failure(store, "zed", f"192.0.2.{n}", now=start + timedelta(minutes=n))
+        assert auth.login_blocked(store, "zed", "192.0.2.200", now=start + timedelta(
+            minutes=4)) == 0  # four failures: not yet
+        auth.record_failure(store, "Zed", "192.0.2.9", now=start + timedelta(minutes=4))
+        later = start + timedelta(minutes=5)
+        # blocked until the oldest of the five leaves the 15-minute window
+        assert auth.login_blocked(store, "zed", "192.0.2.200", now=later) == 10 * 60
+        assert auth.login_blocked(store, "ZED", "192.0.2.200", now=later) == 10 * 60
+        assert auth.login_blocked(store, "other", "192.0.2.200", now=later) == 0
+        assert auth.login_blocked(store, "zed", "x", now=start + timedelta(
+            minutes=15, seconds=1)) == 0
+
+
 def test_every_post_needs_the_csrf_token(session: tuple[TestClient, str]) -> None:
     client, token = session
     posts = [p for m, p in dashboard_routes(client) if m == "POST" and p not in PUBLIC]
@@ -292,7 +355,7 @@ def test_catalogues_are_complete_in_three_languages() -> None:
     used |= {f"period.{p}" for p in pages.PERIODS}
     used |= {f"funnels.order.{o}" for o in pages.ORDERS}
     used |= {f"breakdown.{b}" for b in pages.BREAKDOWNS}
-    used |= {"login.failed", "login.csrf", "yes", "no"}
+    used |= {"login.failed", "login.csrf", "login.throttled", "yes", "no"}
     used |= {f"channel.{c}" for c in ("direct", "email", "paid_search", "paid_social")}
     missing = sorted(k for k in used if k not in english)
     assert missing == []

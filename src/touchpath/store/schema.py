@@ -264,6 +264,23 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        9,
+        "failed dashboard logins (throttling by user name and by client address)",
+        (
+            """
+            CREATE TABLE dashboard_login_failures (
+                username VARCHAR NOT NULL,
+                client VARCHAR NOT NULL,
+                failed_at TIMESTAMP NOT NULL
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {

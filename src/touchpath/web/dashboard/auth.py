@@ -4,8 +4,10 @@ Passwords are hashed with scrypt (standard library; n=2**14, r=8, p=1, a 16-byte
 password) and compared in constant time. A session is a random token in an HttpOnly cookie; the
 store keeps only its SHA-256, with the user, the session's CSRF token and an expiry time.
 
-The two tables are created on first use (``CREATE TABLE IF NOT EXISTS``) until they become a
-migration of the store.
+The tables are store migrations 7 (accounts, sessions) and 9 (failed logins). Logins are
+throttled: after :data:`MAX_FAILURES` failed logins for a user name, or from a client address,
+within :data:`FAILURE_WINDOW`, the login is refused without checking the password until the
+oldest of those failures is older than the window. Whether the user exists makes no difference.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +28,11 @@ SESSION_HOURS = 12
 """A session ends this long after the login (there is no "remember me")."""
 MIN_PASSWORD = 8
 """Shortest password ``users create`` accepts (the demo account is created by code)."""
+
+MAX_FAILURES = 5
+"""Failed logins for one user name, or from one client address, before logins are refused."""
+FAILURE_WINDOW = timedelta(minutes=15)
+"""How long a failed login counts."""
 
 _N, _R, _P, _LEN = 2**14, 8, 1, 32
 
@@ -118,6 +126,55 @@ def authenticate(store: DuckDBStore, username: str, password: str) -> bool:
                            [username]).fetchall()
     ok = check_password(password, rows[0][0] if rows else _DUMMY)
     return ok and bool(rows)
+
+
+def _throttle_name(username: str) -> str:
+    # case and surrounding space do not make a new name to guess against; a bounded length
+    return username.strip().casefold()[:128]
+
+
+_NTH_BY_NAME = ("SELECT failed_at FROM dashboard_login_failures WHERE username = ? "
+                "AND failed_at > ? ORDER BY failed_at DESC LIMIT 1 OFFSET ?")
+_NTH_BY_CLIENT = ("SELECT failed_at FROM dashboard_login_failures WHERE client = ? "
+                  "AND failed_at > ? ORDER BY failed_at DESC LIMIT 1 OFFSET ?")
+
+
+def login_blocked(store: DuckDBStore, username: str, client: str, *,
+                  now: datetime | None = None) -> int:
+    """Seconds until a login for ``username`` from ``client`` is allowed again (0: allowed now).
+
+    Blocked while :data:`MAX_FAILURES` or more failures for the user name, or from the client
+    address, lie within :data:`FAILURE_WINDOW`; the wait ends when enough of them age out.
+    """
+    now = now or utcnow()
+    since = now - FAILURE_WINDOW
+    wait = 0.0
+    with store.session() as con:
+        for query, value in ((_NTH_BY_NAME, _throttle_name(username)), (_NTH_BY_CLIENT, client)):
+            # the MAX_FAILURES-th newest failure: once it leaves the window, fewer remain
+            rows = con.execute(query, [value, since, MAX_FAILURES - 1]).fetchall()
+            if rows:
+                wait = max(wait, (rows[0][0] + FAILURE_WINDOW - now).total_seconds())
+    return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
+def record_failure(store: DuckDBStore, username: str, client: str, *,
+                   now: datetime | None = None) -> None:
+    """Count a failed login (and forget the failures older than the window)."""
+    now = now or utcnow()
+    with store.session() as con:
+        con.execute("DELETE FROM dashboard_login_failures WHERE failed_at <= ?",
+                    [now - FAILURE_WINDOW])
+        con.execute("INSERT INTO dashboard_login_failures VALUES (?, ?, ?)",
+                    [_throttle_name(username), client, now])
+
+
+def forget_failures(store: DuckDBStore, username: str) -> None:
+    """After a successful login: the user name's failures no longer count (the client
+    address's failures for other names still do)."""
+    with store.session() as con:
+        con.execute("DELETE FROM dashboard_login_failures WHERE username = ?",
+                    [_throttle_name(username)])
 
 
 def _digest(token: str) -> str:

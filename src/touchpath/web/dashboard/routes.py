@@ -10,6 +10,7 @@ answer carries a Content-Security-Policy without inline scripts.
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 from collections.abc import Callable, Coroutine
 from importlib import resources
@@ -192,9 +193,20 @@ def dashboard_router(store: StoreOf) -> APIRouter:
         if not cookie or not hmac.compare_digest(cookie.encode(), field("csrf_token").encode()):
             return _login_again(request, "login.csrf", target, 403)
         db = store(request)
+        client = request.client.host if request.client else "unknown"
+        wait = await run_in_threadpool(auth.login_blocked, db, field("username"), client)
+        if wait:
+            # refused before the password is looked at, the same for every user name
+            minutes = math.ceil(wait / 60)
+            response = _login_again(request, "login.throttled", target, 429,
+                                    minutes=request.state.tr.number(minutes), plural=minutes)
+            response.headers["Retry-After"] = str(wait)
+            return response
         ok = await run_in_threadpool(auth.authenticate, db, field("username"), field("password"))
         if not ok:
+            await run_in_threadpool(auth.record_failure, db, field("username"), client)
             return _login_again(request, "login.failed", target, 401)
+        await run_in_threadpool(auth.forget_failures, db, field("username"))
         token, _ = await run_in_threadpool(auth.start_session, db, field("username"))
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(SESSION_COOKIE, token, max_age=auth.SESSION_HOURS * 3600,
@@ -237,9 +249,11 @@ def _set_login_cookie(request: Request, response: Response, token: str) -> None:
                         samesite="strict", secure=request.url.scheme == "https")
 
 
-def _login_again(request: Request, message: str, target: str, status: int) -> Response:
+def _login_again(request: Request, message: str, target: str, status: int,
+                 plural: Any = None, **values: Any) -> Response:
     token = secrets.token_urlsafe(24)
+    error = request.state.tr(message, plural, **values)
     response = render(request, "login.html", status=status, title="touchpath",
-                      login_csrf=token, next=target, error=request.state.tr(message))
+                      login_csrf=token, next=target, error=error)
     _set_login_cookie(request, response, token)
     return response
