@@ -48,6 +48,7 @@ from touchpath.errors import (
 )
 from touchpath.journey.channels import CHANNELS, classify
 from touchpath.journey.stages import StageModel, load_stages
+from touchpath.journeymap import JourneyMapSpec, save_opportunity
 from touchpath.spec.messages import ParseOptions, parse_message
 from touchpath.store.base import EraseResult, EventStore, WriteResult
 from touchpath.store.duckdb_store import DuckDBStore
@@ -84,6 +85,7 @@ __all__ = [
     "HasProperties",
     "ImportMapping",
     "ImportSummary",
+    "JourneyMapSpec",
     "LifecycleSpec",
     "NotFoundError",
     "ParseOptions",
@@ -119,6 +121,7 @@ __all__ = [
     "parse_message",
     "purchase_summary",
     "record_answer",
+    "save_opportunity",
     "save_segment",
     "save_survey",
 ]

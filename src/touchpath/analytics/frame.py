@@ -12,6 +12,8 @@ with the same timestamp. :data:`ORDER` is that order; use it in every window.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -67,6 +69,18 @@ def _backend_name(table: ir.Table) -> str:
         return str(table.get_backend().name)
     except Exception:  # an unbound memtable compiles as DuckDB
         return "duckdb"
+
+
+@contextmanager
+def materialized(table: ir.Table) -> Iterator[ir.Table]:
+    """``table`` computed once for several queries: a cached DataFrame on Spark (unpersisted
+    at the end), an in-memory Arrow table elsewhere (Ibis's DuckDB cache cannot drop its
+    temporary table on DuckDB 2: its ``DROP TABLE IF EXISTS`` is refused)."""
+    if _backend_name(table) == "pyspark":
+        with table.cache() as cached:
+            yield cached
+        return
+    yield ibis.memtable(table.to_pyarrow())
 
 
 def property_value(table: ir.Table, name: str) -> ir.Value:

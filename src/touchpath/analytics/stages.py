@@ -113,10 +113,11 @@ class StagesResult(AnalysisResult):
         ))
 
 
-def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
+def staged_events(source: EventSource, spec: StagesSpec, keep: tuple[str, ...] = ()
+                  ) -> ir.Table:
     """The events the analysis sees, narrowed to ``person_id``, ``timestamp``,
-    ``message_id``, ``_pos`` (the person's event number, from 0) and ``stage`` (the index of
-    the stage in the model, or NULL)."""
+    ``message_id``, ``_pos`` (the person's event number, from 0), ``stage`` (the index of
+    the stage in the model, or NULL) and the event columns named in ``keep``."""
     model = spec.stage_model
     events = seen_events(source, spec)
     priors: dict[EventMatcher, str] = {}
@@ -136,7 +137,7 @@ def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
             if rule.channels:
                 test = test & events.channel.isin(list(rule.channels)).fill_null(False)
             flags[f"_rule{index}_{j}"] = _flag(events, test)
-    narrow = events.select(*ORDER, "person_id", **flags)
+    narrow = events.select(*ORDER, "person_id", *keep, **flags)
     order = [narrow[c] for c in ORDER]
     window = ibis.window(group_by=narrow.person_id, order_by=order)
     so_far = ibis.cumulative_window(group_by=narrow.person_id, order_by=order)
@@ -158,7 +159,7 @@ def staged_events(source: EventSource, spec: StagesSpec) -> ir.Table:
                 test = test & (narrow[priors[rule.not_after]] == 0)
             branches.append((test, index))
     stage = ibis.cases(*branches, else_=ibis.null("int64")).cast("int64")
-    return narrow.mutate(stage=stage).select("person_id", *ORDER, "_pos", "stage")
+    return narrow.mutate(stage=stage).select("person_id", *ORDER, *keep, "_pos", "stage")
 
 
 def _matches(events: ir.Table, matcher: EventMatcher) -> ir.Value:
