@@ -1,0 +1,90 @@
+"""The journey map in a real headless Chromium against a real ``touchpath serve`` on the demo
+data: opened in English, Hebrew and Arabic (screenshots in tests/browser/artifacts/), stages
+mirrored right to left, the planted checkout problem among the pain points, no request off
+127.0.0.1, no script error, and an opportunity saved through the form."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+from tests.realserver import Server, start_server
+from touchpath.config import load_settings
+from touchpath.demo.load import load_demo
+from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.web.dashboard.auth import create_user
+
+USER, PASSWORD = "yael", "maps are for walking"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("journey-browser")
+    with DuckDBStore(load_settings(env={}, store_path=tmp / "e2e.duckdb")) as store:
+        load_demo(store, size="small", seed=7)
+        create_user(store, USER, PASSWORD)
+    started = start_server(tmp)
+    try:
+        yield started
+    finally:
+        assert started.stop() == 0
+
+
+@pytest.fixture
+def dash(page: Any, server: Server) -> Any:
+    page.outside = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(server.url + "/dashboard/journey")
+    page.get_by_label("User name").fill(USER)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/dashboard/journey")
+    return page
+
+
+@pytest.mark.parametrize("lang", ["en", "he", "ar"])
+def test_the_journey_map_in_each_language(dash: Any, server: Server, lang: str) -> None:
+    dash.goto(f"{server.url}/dashboard/journey?lang={lang}")
+    dash.wait_for_selector(".jm-grid")
+    assert dash.evaluate("document.documentElement.dir") == ("ltr" if lang == "en" else "rtl")
+    stages = dash.locator(".jm-stage")
+    assert stages.count() == 5
+    first = stages.nth(0).bounding_box()
+    last = stages.nth(4).bounding_box()
+    if lang == "en":
+        assert first["x"] < last["x"]  # Awareness on the left
+    else:
+        assert first["x"] > last["x"]  # right to left: Awareness on the right
+    # the emotion curve follows the columns: its first point sits over the first stage
+    point = dash.locator(".jm-point circle").first.bounding_box()
+    column = dash.locator(".jm-stage").nth(1).bounding_box()  # Consideration has answers
+    assert abs((point["x"] + point["width"] / 2) - (column["x"] + column["width"] / 2)) < 40
+    text = dash.locator(".jm-ranked-list").inner_text()
+    assert "Safari (iOS)" in text and "Payment Info Entered" in text
+    dash.screenshot(path=str(ARTIFACTS / f"journey-map-{lang}.png"), full_page=True)
+    assert dash.outside == [] and dash.console_errors == []
+
+
+def test_an_opportunity_is_saved_from_the_map(dash: Any, server: Server) -> None:
+    item = dash.locator(".jm-ranked-item").first
+    item.get_by_label("Owner").fill("maya")
+    item.get_by_label("Status").select_option("in_progress")
+    item.get_by_role("button", name="Save").click()
+    dash.wait_for_url("**/dashboard/journey*")
+    item = dash.locator(".jm-ranked-item").first
+    assert item.get_by_label("Owner").input_value() == "maya"
+    assert item.get_by_label("Status").input_value() == "in_progress"
+    assert "@maya" in dash.locator(".jm-opps").first.inner_text() or \
+        "@maya" in dash.locator(".jm-grid").inner_text()
