@@ -25,6 +25,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "attribution": {"conversion": {"event": "Order Completed"}, "value": "revenue",
                     "models": ["first_touch", "last_touch", "linear", "markov", "shapley"]},
     "clv": {"calibration_end": "2026-04-30", "horizon_days": 180},
+    "journey_map": {"model": "default", "top": 3},
 }
 
 

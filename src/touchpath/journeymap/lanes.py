@@ -19,12 +19,15 @@ HIDDEN_ACTIONS = ("$identify",)
 """Events that are bookkeeping rather than something a customer does."""
 
 
-def _top(frame: pd.DataFrame, by: str, top: int, rank: list[str]) -> pd.DataFrame:
-    """The first ``top`` rows of each stage by ``rank`` (descending, then the item name)."""
+def _top(frame: pd.DataFrame, by: str | list[str], top: int, rank: list[str]) -> pd.DataFrame:
+    """The first ``top`` rows of each stage by ``rank`` (descending, then the item name, or
+    names: ties must not be cut in the engine's row order)."""
     if frame.empty:
         return frame
-    frame = frame.sort_values(["stage", *rank, by], ascending=[True, *([False] * len(rank)),
-                                                                 True], kind="stable")
+    names = [by] if isinstance(by, str) else by
+    frame = frame.sort_values(["stage", *rank, *names],
+                              ascending=[True, *([False] * len(rank)), *([True] * len(names))],
+                              kind="stable")
     return frame.groupby("stage", sort=False).head(top).reset_index(drop=True)
 
 
@@ -63,7 +66,7 @@ def paths(events: ir.Table, top: int) -> pd.DataFrame:
     grouped = steps.group_by(stage=steps.at, event=steps.event,
                              next_event=steps.next_event).agg(
         times=steps.count(), people=steps.person_id.nunique()).to_pandas()
-    return _top(grouped, "event", top, ["people", "times"])
+    return _top(grouped, ["event", "next_event"], top, ["people", "times"])
 
 
 def stage_activity(events: ir.Table, rates: tuple[ClickRate, ...]) -> pd.DataFrame:

@@ -64,7 +64,7 @@ def browser_family(agent: str) -> str:
                 "macOS" if "Macintosh" in agent else
                 "Windows" if "Windows" in agent else
                 "Linux" if "Linux" in agent else "other")
-    browser = ("Edge" if "Edg/" in agent else
+    browser = ("Edge" if re.search(r"Edg(e|A|iOS)?/", agent) else
                "Samsung Internet" if "SamsungBrowser" in agent else
                "Firefox" if re.search(r"Firefox|FxiOS", agent) else
                "Chrome" if re.search(r"Chrome|CriOS|Chromium", agent) else
