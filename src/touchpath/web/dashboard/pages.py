@@ -42,6 +42,7 @@ NAV = (
     NavItem("paths", PREFIX + "/paths"),
     NavItem("retention", PREFIX + "/retention"),
     NavItem("stages", PREFIX + "/stages"),
+    NavItem("surveys", PREFIX + "/surveys"),
     NavItem("people", PREFIX + "/people"),
     NavItem("data", PREFIX + "/data"),
 )
