@@ -258,6 +258,20 @@ def test_golden_file(golden: JourneyMapResult) -> None:
         f"the map of golden/events.csv changed; if that is meant, {REGENERATE}=1 rewrites it")
 
 
+def test_an_answer_on_another_scale_counts_in_the_emotion_not_in_the_metric() -> None:
+    """A CSAT asked on 1..10: 8 is 2 * (8 - 1) / 9 - 1 = 5/9 on the curve, but CSAT is
+    defined on 1..5, so the stage has no CSAT from it (as the satisfaction analysis leaves
+    it out); it must not fail the map."""
+    rows = [*golden_rows(), {
+        "message_id": "p4d", "person_id": "p4", "event": "Survey Answered",
+        "timestamp": datetime(2026, 1, 3, 13), "properties": {
+            "survey": "csat", "score": 8, "scale_min": 1, "scale_max": 10}}]
+    curve = run_journey_map(source_of(rows), GOLDEN_SPEC).emotion.set_index("stage")
+    assert curve.loc["awareness", "answers"] == 2
+    assert curve.loc["awareness", "emotion"] == pytest.approx((0.5 + 5 / 9) / 2)
+    assert curve.loc["awareness", "csat"] == 100.0 and curve.loc["awareness", "csat_n"] == 1
+
+
 def test_a_checkout_step_the_log_lacks_is_left_out_and_a_short_checkout_is_none() -> None:
     rows = [r for r in golden_rows() if r["event"] != "Payment Info Entered"]
     result = run_journey_map(source_of(rows), GOLDEN_SPEC)
@@ -438,7 +452,7 @@ def test_opportunities_survive_export_and_import(tmp_path: Path) -> None:
     ({"top": 0}, "top"),
     ({"top": 51}, "top"),
     ({"min_n": 0}, "min_n"),
-    ({"return_days": 0}, "return_days"),
+    ({"return_days": 1}, "return_days"),  # active again "1 to 1 days" later: never
     ({"checkout": [{"event": "Order Completed"}]}, "checkout"),
     ({"model": "nope"}, "model"),
     ({"language": "fr"}, "language"),

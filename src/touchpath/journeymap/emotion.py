@@ -9,7 +9,8 @@ the score is placed linearly between the scale's ends (CSAT 1..5 -> -1..1, CES 2
 ``answers`` and ``comments`` behind it; fewer than ``min_n`` answers and the point is flagged
 ``small_sample``. Answers count in the stage the person was in when they answered
 (``before``, see :mod:`touchpath.journeymap.staged`). The stage's NPS, CSAT and CES are the
-metrics of :mod:`touchpath.voice.metrics` over the same answers.
+metrics of :mod:`touchpath.voice.metrics` over the same answers, those on the metric's own
+scale (NPS 0-10, CSAT 1-5, CES 1-7; an answer on another scale still counts in the emotion).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pandas as pd
 from touchpath.analytics.filters import Filters
 from touchpath.analytics.frame import json_text
 from touchpath.analytics.source import EventSource
-from touchpath.voice.metrics import ces, csat, nps
+from touchpath.voice.metrics import DEFAULT_SCALES, ces, csat, nps
 from touchpath.voice.satisfaction import answers
 from touchpath.voice.sentiment import get_scorer
 
@@ -95,7 +96,9 @@ def emotion_by_stage(rows: ir.Table, min_n: int) -> pd.DataFrame:
             "small_sample": n_answers < min_n,
         }
         for name, metric in (("nps", nps), ("csat", csat), ("ces", ces)):
-            part = mine[mine["_survey"] == name]
+            low, high = DEFAULT_SCALES[name]  # as satisfaction: other scales are left out
+            part = mine[(mine["_survey"] == name) & (mine["_scale_min"] == low)
+                        & (mine["_scale_max"] == high)]
             if part.empty:
                 row[name], row[f"{name}_n"] = None, 0
                 continue

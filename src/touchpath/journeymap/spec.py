@@ -56,7 +56,8 @@ class JourneyMapSpec:
     ``window_seconds``: the checkout funnel's conversion window. ``min_n``: the fewest people
     (or answers) a segment or touchpoint needs before it can be called a pain point, and
     below which an emotion point is flagged as a small sample. ``return_days``: the stage
-    KPI "returned" counts people active again 1 to ``return_days`` days after entering.
+    KPI "returned" counts people active again 1 to ``return_days`` (2 to 366) days after
+    entering.
     """
 
     model: journey.StageModel | str = "default"
@@ -78,7 +79,7 @@ class JourneyMapSpec:
         check_int(self.top, "top", 1, 50)
         check_int(self.window_seconds, "window_seconds", 1, 366 * 86400)
         check_int(self.min_n, "min_n", 1, 1_000_000)
-        check_int(self.return_days, "return_days", 1, 366)
+        check_int(self.return_days, "return_days", 2, 366)  # 1: an empty window (1 to 1)
         if len(self.checkout) == 1:
             raise ValidationError("a checkout needs at least two steps (or none, for the "
                                   "default)", field="checkout")
