@@ -1,6 +1,6 @@
 """The living journey map: stages as columns, lanes computed from the events, the emotion
 curve from surveys, ranked pain points with opportunities, and KPIs per stage.
-See ``docs/journey-map.md``."""
+See ``docs/journey_map.md``."""
 
 from touchpath.journeymap.analysis import JourneyMapResult, run_journey_map
 from touchpath.journeymap.opportunities import (

@@ -7,7 +7,7 @@ data; the emotion curve; pain points ranked, with opportunities; KPIs per stage.
 >>> result.pain_points      # ranked, with evidence                       # doctest: +SKIP
 >>> result.figure()         # the emotion curve                           # doctest: +SKIP
 
-The rules: ``docs/journey-map.md``.
+The rules: ``docs/journey_map.md``.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _lane(table: pd.DataFrame, ids: tuple[str, ...]) -> pd.DataFrame:
           "channels, actions and paths, the emotion curve from surveys, ranked pain points "
           "with opportunities, and KPIs.")
 def run_journey_map(source: EventSource, spec: JourneyMapSpec) -> JourneyMapResult:
-    """Compute the journey map (see :class:`JourneyMapSpec` and ``docs/journey-map.md``)."""
+    """Compute the journey map (see :class:`JourneyMapSpec` and ``docs/journey_map.md``)."""
     check_events(source, {
         **{f"checkout[{i}]": step.matcher for i, step in enumerate(spec.checkout)},
         **{f"problems[{i}]": m for i, m in enumerate(spec.problems)},

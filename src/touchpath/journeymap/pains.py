@@ -1,7 +1,7 @@
 """Pain points: detected from the data, each with its evidence, the analysis behind it, and
 the number of people it touches (``affected``), by which the map ranks them.
 
-Kinds (``docs/journey-map.md`` has the exact rules):
+Kinds (``docs/journey_map.md`` has the exact rules):
 
 - ``drop_off``: people who entered a stage and never reached the next one, where they are at
   least ``DROP`` of those who entered.
