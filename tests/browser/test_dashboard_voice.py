@@ -1,0 +1,125 @@
+"""The surveys and cases pages in a real headless Chromium against a real ``touchpath serve`` on
+the demo data, with the template surveys installed and their cases backfilled as ``touchpath
+serve --demo`` does. No request may leave 127.0.0.1. Screenshots: tests/browser/artifacts/
+surveys-he.png and cases-en.png."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import ARTIFACTS
+from tests.realserver import Server, start_server
+from touchpath.config import load_settings
+from touchpath.demo.load import load_demo
+from touchpath.store.duckdb_store import DuckDBStore
+from touchpath.voice.cases import open_past_cases
+from touchpath.voice.catalog import save_survey
+from touchpath.voice.survey import template_surveys
+from touchpath.web.dashboard.auth import create_user
+
+USER, PASSWORD = "rina", "a long passphrase"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    tmp = tmp_path_factory.mktemp("dashboard-voice")
+    with DuckDBStore(load_settings(env={}, store_path=tmp / "e2e.duckdb")) as store:
+        load_demo(store, size="800", seed=7)
+        for survey in template_surveys():  # what `touchpath serve --demo` does
+            save_survey(store, survey)
+            open_past_cases(store, survey)
+        create_user(store, USER, PASSWORD)
+    started = start_server(tmp)
+    try:
+        yield started
+    finally:
+        assert started.stop() == 0
+
+
+@pytest.fixture
+def dash(page: Any, server: Server) -> Any:
+    """The page, logged in, with every request off 127.0.0.1 refused and counted."""
+    page.outside = []
+    page.dialogs = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            page.outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(server.url + "/dashboard/surveys?lang=he")
+    assert "/dashboard/login" in page.url
+    page.locator("#username").fill(USER)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("form button[type=submit]").click()
+    page.wait_for_url("**/dashboard/surveys?lang=he")
+    return page
+
+
+def _charts_ready(page: Any) -> None:
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.chart')].every(c => c.dataset.ready)",
+        timeout=20_000)
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def test_surveys_in_hebrew_and_cases_in_english(dash: Any, server: Server) -> None:
+    # the surveys page, right to left: the navigation on the right, the time axis mirrored
+    assert dash.locator("html").get_attribute("dir") == "rtl"
+    _charts_ready(dash)
+    assert dash.locator(".chart").count() == 3
+    assert dash.locator('.sidebar a[data-nav="surveys"]').get_attribute("aria-current") == "page"
+    nav, main = dash.locator(".sidebar").bounding_box(), dash.locator("main").bounding_box()
+    assert nav["x"] > main["x"]
+    first, last = dash.evaluate("document.getElementById('fig-trend')._fullLayout.xaxis.range")
+    assert first > last  # the first month on the right
+    assert dash.locator("h1").inner_text() == "סקרים ותשובות"
+    assert dash.locator('tr[data-survey="nps-post-purchase"]').count() == 1
+    assert dash.locator("#answers tbody tr").count() > 10
+    _shot(dash, "surveys-he")
+    # pause a survey from the page and resume it again
+    dash.locator('button[data-toggle="nps-post-purchase"]').click()
+    dash.wait_for_url("**done=paused")
+    row = dash.locator('tr[data-survey="nps-post-purchase"]')
+    assert row.locator(".state-paused").count() == 1
+    assert dash.get_by_role("status").first.inner_text().startswith("הסקר הושהה")
+    row.locator('button[data-toggle="nps-post-purchase"]').click()
+    dash.wait_for_url("**done=resumed")
+    assert dash.locator('tr[data-survey="nps-post-purchase"] .state-active').count() == 1
+    # the cases page in English: overdue cases flagged, closing without a root cause refused
+    dash.goto(server.url + "/dashboard/cases?lang=en")
+    assert dash.locator("html").get_attribute("dir") == "ltr"
+    cases = dash.locator("table.cases tbody tr")
+    assert cases.count() > 5
+    assert dash.locator("tr.overdue .badge-overdue").count() == cases.count()
+    _shot(dash, "cases-en")
+    first = cases.first
+    case_id = first.get_attribute("data-case")
+    first.locator("summary").click()
+    first.get_by_label("Status").select_option("closed")
+    first.get_by_role("button", name="Save").click()
+    dash.wait_for_load_state("load")
+    alert = dash.get_by_role("alert")
+    assert "closing a case records its root cause" in alert.inner_text()
+    assert case_id in alert.inner_text()
+    again = dash.locator(f'tr[data-case="{case_id}"]')
+    again.get_by_label("Root cause").fill("the courier lost the parcel")
+    again.get_by_role("button", name="Save").click()
+    dash.wait_for_url("**updated=*")
+    assert dash.locator(f'tr[data-case="{case_id}"]').count() == 0  # closed: out of the list
+    # the refused form answered 400 (the browser logs that status); nothing else went wrong
+    assert dash.console_errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    assert dash.outside == []
+    assert dash.dialogs == []
