@@ -25,7 +25,8 @@ from touchpath.web.dashboard.auth import create_user
 USER, PASSWORD = "maya", "a long passphrase"
 XSS = "<img src=x onerror=alert(1)>"
 XSS_USER = "cust-0000012"
-PAGES = ("overview", "journey", "funnels", "paths", "retention", "stages", "people", "data")
+PAGES = ("overview", "journey", "funnels", "paths", "retention", "stages", "surveys", "people",
+         "data")
 
 
 @pytest.fixture(scope="module")
