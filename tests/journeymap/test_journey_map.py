@@ -272,6 +272,26 @@ def test_an_answer_on_another_scale_counts_in_the_emotion_not_in_the_metric() ->
     assert curve.loc["awareness", "csat"] == 100.0 and curve.loc["awareness", "csat_n"] == 1
 
 
+def test_events_before_the_first_stage_are_in_no_stage() -> None:
+    """The post_purchase template starts at the first order: p2, p3, p4 never ordered and
+    p1's events before the order are in no stage, so no lane, KPI or curve counts them.
+    p1: Order Completed (first) Onboarding, Email Delivered stays there; Email Opened and
+    Email Link Clicked after an order: Engagement; the second order: Retention; NPS 10:
+    Advocacy (Loyalty's NPS >= 7 rule matches too; the latest stage wins), rating Retention."""
+    result = run_journey_map(source_of(golden_rows()),
+                             JourneyMapSpec(model="post_purchase", top=3, min_n=1))
+    frame = result.frame.set_index("stage")
+    assert list(frame["events"]) == [2, 2, 1, 0, 1]
+    assert list(frame["active"]) == [1, 1, 1, 0, 1]
+    assert list(frame["entered"]) == [1, 1, 1, 0, 1]
+    assert frame.loc["onboarding", "revenue"] == 100.0
+    assert frame.loc["retention", "revenue"] == 40.0
+    assert set(result.tables["touchpoints"]["stage"]) == {"onboarding", "engagement",
+                                                          "retention", "advocacy"}
+    assert result.emotion["stage"].tolist() == ["retention"]  # the others' answers: no stage
+    assert result.summary["people"] == 4 and result.summary["people_in_stages"] == 1
+
+
 def test_a_checkout_step_the_log_lacks_is_left_out_and_a_short_checkout_is_none() -> None:
     rows = [r for r in golden_rows() if r["event"] != "Payment Info Entered"]
     result = run_journey_map(source_of(rows), GOLDEN_SPEC)

@@ -32,6 +32,7 @@ def _top(frame: pd.DataFrame, by: str | list[str], top: int, rank: list[str]) ->
 
 
 def _counted(table: ir.Table, item: str) -> pd.DataFrame:
+    table = table.filter(table.at.notnull())  # before the person's first staged event
     grouped = table.group_by(stage=table.at, **{item: table[item]}).agg(
         events=table.count(), people=table.person_id.nunique())
     return grouped.to_pandas()
@@ -72,6 +73,7 @@ def paths(events: ir.Table, top: int) -> pd.DataFrame:
 def stage_activity(events: ir.Table, rates: tuple[ClickRate, ...]) -> pd.DataFrame:
     """Per stage: ``active`` people (with an event in it), ``events``, ``revenue``, and for
     every click rate ``<label>_impressions`` / ``<label>_clicks``."""
+    events = events.filter(events.at.notnull())  # in no stage: in no stage's numbers
     columns: dict[str, ir.Value] = {
         "active": events.person_id.nunique(), "events": events.count(),
         "revenue": events.revenue.sum()}
