@@ -139,7 +139,7 @@ def test_pages_render_on_demo_data_in_three_languages(session: tuple[TestClient,
     # the Hebrew stage names come from the stage templates ("Loyalty" in the demo's answers)
     hebrew = client.get("/dashboard/surveys", params={"lang": "he"}).text
     assert "נאמנות" in hebrew and ">Loyalty<" not in hebrew
-    client.get("/dashboard/surveys", params={"lang": "en"})
+    client.get("/dashboard/surveys", params={"lang": "en"})  # the language cookie back to English
 
 
 def test_the_survey_list_and_its_filters(session: tuple[TestClient, str]) -> None:
@@ -270,6 +270,10 @@ def test_update_and_close_a_case(session: tuple[TestClient, str]) -> None:
         "status": ["all"], "updated": [case_id]}
     case = get_case(store, case_id)
     assert (case["status"], case["owner"], case["root_cause"]) == ("in_progress", "noa", None)
+    after = client.get(moved.headers["location"]).text
+    assert "Case " + case_id + " updated." in _text(after)
+    # the page's forms come back to the list, not to this notice
+    assert 'name="next" value="/dashboard/cases?status=all"' in after
     assert "noa" in client.get("/dashboard/cases", params={"owner": "noa"}).text
     # closing without a root cause: the API's message on the page, the case unchanged
     refused = client.post(f"/dashboard/cases/{case_id}", data={

@@ -340,6 +340,13 @@ def _back(target: str | None, default: str) -> str:
     return target
 
 
+def _here(request: Request) -> str:
+    """This page's address for its forms to come back to, without the last form's notice."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("done", "updated")]
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, v in kept)
+    return request.url.path + (f"?{query}" if query else "")
+
+
 def _with(target: str, **values: str) -> str:
     joiner = "&" if "?" in target else "?"
     return target + joiner + "&".join(f"{k}={quote(v)}" for k, v in values.items())
@@ -445,7 +452,7 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
     def surveys(request: Request) -> Response:
         tr = request.state.tr
         context = survey_context(store(request), request.query_params, tr)
-        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        back = _here(request)
         return render(request, "surveys.html", active="surveys", title=tr("nav.surveys"),
                       params=request.query_params, days=DAYS, person_href=person_href,
                       back=back,
@@ -511,8 +518,7 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
             error = _error_text(exc, tr)
         return render(request, "cases.html", active="surveys", title=tr("cases.title"),
                       error=error, failed=None, query=request.url.query,
-                      back=request.url.path + (f"?{request.url.query}" if request.url.query
-                                               else ""),
+                      back=_here(request),
                       updated=request.query_params.get("updated"), **context)
 
     @router.get(PREFIX + "/cases.csv")
