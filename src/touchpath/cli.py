@@ -361,7 +361,13 @@ def serve(
 
 # The analysis, survey and dashboard-account commands live in their own modules; importing
 # them adds them to ``app``.
-from touchpath import cli_analyses, cli_dashboard, cli_journey, cli_surveys  # noqa: E402, F401
+from touchpath import (  # noqa: E402, F401
+    cli_analyses,
+    cli_dashboard,
+    cli_journey,
+    cli_lake,
+    cli_surveys,
+)
 
 
 def main() -> None:
