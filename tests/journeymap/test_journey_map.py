@@ -562,6 +562,10 @@ def test_an_unknown_model_lists_the_templates() -> None:
      "checkout[0].event"),
     ({"problems": [{"event": "Support Ticket Opened"}, {"event": "Complaint"}]},
      "problems[1].event"),
+    ({"click_rates": [{"label": "ads", "impression": {"event": "Ad Impression"},
+                       "click": {"event": "Ad Clicked"}}]}, "click_rates[0].impression.event"),
+    ({"click_rates": [{"label": "mail", "impression": {"event": "Email Delivered"},
+                       "click": {"event": "Email Link Clickd"}}]}, "click_rates[0].click.event"),
     ({"top": 0}, "top"),
     ({"model": "nope"}, "model"),
 ])

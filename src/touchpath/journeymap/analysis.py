@@ -95,6 +95,8 @@ def run_journey_map(source: EventSource, spec: JourneyMapSpec) -> JourneyMapResu
     check_events(source, {
         **{f"checkout[{i}]": step.matcher for i, step in enumerate(spec.checkout)},
         **{f"problems[{i}]": m for i, m in enumerate(spec.problems)},
+        **{f"click_rates[{i}].{end}": getattr(r, end) for i, r in enumerate(spec.click_rates)
+           for end in ("impression", "click")},
     })
     model = spec.stage_model
     names = {s.id: s.name(spec.language) for s in model.stages}
