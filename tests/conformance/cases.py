@@ -87,6 +87,10 @@ VARIANTS = [
     Case("stages-week", "stages", {"period": "week"}),
     Case("lifecycle-active-event", "lifecycle", {"active_event": {"event": "Product Viewed"},
                                                  "period": "week"}),
+    Case("journey-map-post-purchase", "journey_map", {"model": "post_purchase", "language": "ar",
+                                                     "top": 2}),
+    Case("journey-map-buyer-channel", "journey_map", {"model": "buyer", "filters": {
+        "channels": ["email", "direct"]}}),
     Case("sessions-timeout", "sessions", {"timeout_seconds": 600, "split_on_campaign": True,
                                           "period": "week"}),
 ]

@@ -17,8 +17,8 @@ from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
 from touchpath.errors import NotFoundError
 
-R = TypeVar("R", bound=AnalysisResult)
 Runner = Callable[[EventSource, Any], AnalysisResult]
+F = TypeVar("F", bound=Runner)
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ class Analysis:
 ANALYSES: dict[str, Analysis] = {}
 
 
-def register(name: str, spec_type: type, help: str) -> Callable[[Runner], Runner]:
-    """Decorator: make ``fn(source, spec)`` the analysis ``name`` for specs of ``spec_type``."""
+def register(name: str, spec_type: type, help: str) -> Callable[[F], F]:
+    """Decorator: make ``fn(source, spec)`` the analysis ``name`` for specs of ``spec_type``
+    (``fn`` keeps its own signature: ``run_funnel`` returns a ``FunnelResult``)."""
 
-    def decorate(fn: Runner) -> Runner:
+    def decorate(fn: F) -> F:
         ANALYSES[name] = Analysis(name, spec_type, fn, help)
         return fn
 
