@@ -37,7 +37,7 @@ class NavItem:
 
 NAV = (
     NavItem("overview", PREFIX),
-    NavItem("journey", PREFIX + "/journey", placeholder=True),
+    NavItem("journey", PREFIX + "/journey"),
     NavItem("funnels", PREFIX + "/funnels"),
     NavItem("paths", PREFIX + "/paths"),
     NavItem("retention", PREFIX + "/retention"),
