@@ -238,7 +238,7 @@ def test_a_running_analysis_shows_a_loading_state(dash: Any, server: Server) -> 
         const box = document.getElementById('loading');
         if (box.hidden) return;
         sessionStorage.setItem('seen', JSON.stringify([
-            box.getAttribute('role'), box.textContent.trim(),
+            box.getAttribute('role'), box.querySelector('.loading-text').textContent.trim(),
             document.getElementById('main').getAttribute('aria-busy'),
             document.querySelector('form.js-loading button[type=submit]').disabled]));
     }).observe(document.getElementById('loading'), {attributes: true})""")
@@ -250,6 +250,81 @@ def test_a_running_analysis_shows_a_loading_state(dash: Any, server: Server) -> 
     assert seen == ["status", "Running the analysis…", "true", True]
     assert dash.locator("#loading").is_hidden()
     assert dash.locator("table tbody tr").count() > 5
+    _clean(dash)
+
+
+def test_a_slow_answer_counts_the_seconds_and_can_be_cancelled(dash: Any, server: Server) -> None:
+    """A slow query, played by holding the server's answer back (a Playwright route). While a
+    navigation is pending, Playwright's locators and evaluate() wait for it to end, so the page
+    records what it shows (sessionStorage) and the test reads it once the wait is over."""
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    dash.route(lambda url: "/dashboard/retention?" in url or url.endswith("/dashboard/paths"),
+               hold)
+    dash.goto(server.url + "/dashboard/retention")
+    _charts_ready(dash)
+    run = dash.get_by_role("button", name="Run")
+    box = dash.locator("#loading")
+    assert box.get_attribute("role") == "status" and box.get_attribute("aria-live") == "polite"
+    rows = dash.locator("table tbody tr").count()
+    record = """() => {
+        sessionStorage.setItem('seen', '[]');
+        const box = document.getElementById('loading');
+        new MutationObserver(() => {
+            const seen = JSON.parse(sessionStorage.getItem('seen'));
+            seen.push({hidden: box.hidden, text: box.querySelector('.loading-text').textContent,
+                       elapsed: box.querySelector('.loading-elapsed').textContent,
+                       busy: document.getElementById('main').getAttribute('aria-busy'),
+                       disabled: document.querySelector('form.js-loading [type=submit]').disabled,
+                       focus: document.activeElement.id});
+            sessionStorage.setItem('seen', JSON.stringify(seen));
+        }).observe(box, {attributes: true, subtree: true, childList: true, characterData: true});
+    }"""
+
+    def seen() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = dash.evaluate("JSON.parse(sessionStorage.getItem('seen'))")
+        return found
+
+    # sent from the keyboard; after 2.5 s the seconds are counted; Esc cancels
+    dash.evaluate(record)
+    run.focus()
+    dash.keyboard.press("Enter")
+    dash.wait_for_timeout(2500)
+    dash.keyboard.press("Escape")
+    states = seen()
+    assert {"hidden": False, "text": "Running the analysis…", "elapsed": "", "busy": "true",
+            "disabled": True, "focus": "loading-cancel"} in states  # the pressed button is
+    # disabled: the keyboard is on "Cancel"
+    assert list(dict.fromkeys(s["elapsed"] for s in states if s["elapsed"])) == [
+        "Still working… 1 s", "Still working… 2 s"]
+    assert states[-1]["hidden"] and dash.url == server.url + "/dashboard/retention"
+    assert run.is_enabled() and box.is_hidden()
+    assert dash.locator("#main").get_attribute("aria-busy") is None
+    assert dash.locator("table tbody tr").count() == rows  # the page stayed as it was
+    # again, with Enter on the focused "Cancel" button
+    dash.evaluate(record)
+    assert dash.evaluate("document.activeElement.id") == "main"  # Esc moved it from "Cancel"
+    run.focus()
+    dash.keyboard.press("Enter")
+    dash.wait_for_timeout(300)
+    dash.keyboard.press("Enter")  # on "Cancel"
+    assert seen()[-1]["hidden"] and box.is_hidden() and run.is_enabled()
+    assert dash.url == server.url + "/dashboard/retention"
+    # following a link shows the state too (after 0.4 s), until the next page arrives
+    dash.evaluate(record)
+    link = dash.locator('.sidebar a[data-nav="paths"]').bounding_box()
+    dash.mouse.click(link["x"] + link["width"] / 2, link["y"] + link["height"] / 2)
+    dash.wait_for_timeout(1000)
+    assert len(held) == 3
+    held[-1].continue_()
+    dash.wait_for_url("**/dashboard/paths")
+    _charts_ready(dash)
+    assert box.is_hidden()
+    assert {"hidden": False, "text": "Loading the page…", "elapsed": "", "busy": "true",
+            "disabled": False, "focus": ""} in seen()
     _clean(dash)
 
 

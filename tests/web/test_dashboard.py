@@ -434,8 +434,7 @@ def test_builder_errors_name_the_field_and_empty_states_say_what_next(
     overview = client.get("/dashboard").text
     assert 'id="nps"' in overview and "Net Promoter Score by month" in overview
     assert 'data-kpi="people"' in overview and "fig-funnel-data" in overview
-    journey = client.get("/dashboard/journey").text
-    assert "The customer journey map is coming" in journey and "/dashboard/stages" in journey
+    assert client.get("/dashboard/journey").status_code == 200  # its own tests: journey's
 
 
 def test_passwords_are_hashed_and_checked() -> None:

@@ -19,20 +19,85 @@ function drawCharts() {
   });
 }
 
-function loadingForms() {
+// The loading state: shown when an analysis form is sent (at once) and when a link to another
+// dashboard page is followed (after a short delay, so fast pages do not flicker). After a
+// second it counts the seconds; "Cancel" (or Esc) stops the browser waiting and keeps the page
+// as it was. Screen readers hear the state (role=status) and the count every 5 s, not each
+// second.
+function loadingState() {
   const box = document.getElementById("loading");
+  if (!box) return;
+  const main = document.getElementById("main");
+  const label = box.querySelector(".loading-text");
+  const elapsed = box.querySelector(".loading-elapsed");
+  const spoken = box.querySelector(".loading-spoken");
+  const cancelButton = box.querySelector(".loading-cancel");
+  const formText = label ? label.textContent : "";
+  const numbers = new Intl.NumberFormat(document.documentElement.lang || undefined);
+  let ticker = null;
+  let pending = null;
+
+  function show(text) {
+    if (!box.hidden) return;
+    if (label) label.textContent = text;
+    if (elapsed) elapsed.textContent = "";
+    if (spoken) spoken.textContent = "";
+    box.hidden = false;
+    main?.setAttribute("aria-busy", "true");
+    const started = Date.now();
+    let shown = 0;
+    ticker = setInterval(() => {
+      const seconds = Math.floor((Date.now() - started) / 1000);
+      if (seconds < 1 || seconds === shown) return;
+      shown = seconds;
+      const words = (box.dataset.elapsed || "{seconds} s").replace("{seconds}", numbers.format(seconds));
+      if (elapsed) elapsed.textContent = words;
+      if (spoken && seconds % 5 === 0) spoken.textContent = words;
+    }, 200);
+  }
+
+  function hide() {
+    clearTimeout(pending);
+    pending = null;
+    clearInterval(ticker);
+    ticker = null;
+    box.hidden = true;
+    main?.removeAttribute("aria-busy");
+    document.querySelectorAll("form.js-loading button[type=submit]").forEach((b) => { b.disabled = false; });
+  }
+
+  function cancel() {
+    window.stop();  // the pending navigation ends; this page stays
+    const focus = box.contains(document.activeElement);
+    hide();
+    if (focus) main?.focus({ preventScroll: true });
+  }
+
   document.querySelectorAll("form.js-loading").forEach((form) => {
     form.addEventListener("submit", () => {
-      if (box) box.hidden = false;
-      document.getElementById("main")?.setAttribute("aria-busy", "true");
+      show(formText);
       form.querySelectorAll("button[type=submit]").forEach((b) => { b.disabled = true; });
+      // the pressed button is disabled now: keep the keyboard focus somewhere useful
+      cancelButton?.focus({ preventScroll: true });
     });
   });
-  // back/forward cache: a restored page must not stay "loading"
-  window.addEventListener("pageshow", () => {
-    if (box) box.hidden = true;
-    document.querySelectorAll("form.js-loading button[type=submit]").forEach((b) => { b.disabled = false; });
+  document.addEventListener("click", (event) => {
+    const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+    if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey
+        || event.shiftKey || event.altKey || link.hasAttribute("download") || link.target
+        || link.origin !== window.location.origin || !link.pathname.startsWith("/dashboard")
+        || link.pathname.endsWith(".csv")
+        || (link.hash && link.pathname === window.location.pathname
+            && link.search === window.location.search)) return;
+    clearTimeout(pending);
+    pending = setTimeout(() => show(box.dataset.page || formText), 400);
   });
+  cancelButton?.addEventListener("click", cancel);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !box.hidden) cancel();
+  });
+  // back/forward cache: a restored page must not stay "loading"
+  window.addEventListener("pageshow", hide);
 }
 
 function funnelSteps() {
@@ -76,7 +141,7 @@ function copyButtons() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  loadingForms();
+  loadingState();
   funnelSteps();
   copyButtons();
   drawCharts();
