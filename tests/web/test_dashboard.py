@@ -5,6 +5,7 @@ every POST, escaping, the CSP, CSV formula neutralising, the catalogues, Babel f
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from typer.testing import CliRunner
 import touchpath.cli_dashboard  # adds "touchpath users" to the CLI
 import touchpath.voice.satisfaction  # noqa: F401  (registers "satisfaction": the NPS trend)
 from touchpath.cli import app as cli_app
+from touchpath.analytics.registry import ANALYSES
 from touchpath.collect.keys import create_key
 from touchpath.config import load_settings
 from touchpath.demo.load import load_demo
@@ -356,6 +358,7 @@ def test_catalogues_are_complete_in_three_languages() -> None:
     used |= {f"funnels.order.{o}" for o in pages.ORDERS}
     used |= {f"breakdown.{b}" for b in pages.BREAKDOWNS}
     used |= {"login.failed", "login.csrf", "login.throttled", "yes", "no"}
+    used |= {f"analysis.{name}.help" for name in HELPED}
     used |= {f"channel.{c}" for c in ("direct", "email", "paid_search", "paid_social")}
     missing = sorted(k for k in used if k not in english)
     assert missing == []
@@ -435,6 +438,33 @@ def test_builder_errors_name_the_field_and_empty_states_say_what_next(
     assert 'id="nps"' in overview and "Net Promoter Score by month" in overview
     assert 'data-kpi="people"' in overview and "fig-funnel-data" in overview
     assert client.get("/dashboard/journey").status_code == 200  # its own tests: journey's
+
+
+HELPED = ("funnel", "paths", "retention", "stages", "sessions", "lifecycle", "satisfaction",
+          "drivers", "themes", "attribution", "clv")
+"""Analyses whose help the catalogues translate (any other shows the registry's English)."""
+
+
+def test_the_overview_lists_the_other_analyses_with_translated_help(
+        session: tuple[TestClient, str]) -> None:
+    client, _ = session
+    listed = {}
+    for language in ("en", "he", "ar"):
+        page = client.get(f"/dashboard?lang={language}").text
+        items = dict(re.findall(r'<li data-analysis="([^"]+)"><strong dir="ltr">[^<]+</strong> — '
+                                r'(.*?)</li>', page, re.S))
+        listed[language] = items
+        assert items and "funnel" not in items  # the ones with a page are not listed
+        for name, text in items.items():
+            if name in HELPED:
+                assert text == html.escape(i18n.catalogue(language)[f"analysis.{name}.help"],
+                                           quote=True), (language, name)
+            else:  # not in the catalogues: the registry's own English words, marked as such
+                assert text == f'<bdi lang="en">{html.escape(ANALYSES[name].help)}</bdi>'
+    assert "lifecycle" in listed["en"]
+    assert listed["he"]["lifecycle"] == "אנשים חדשים, חוזרים, שחזרו אחרי הפסקה ורדומים, לפי תקופה."
+    assert listed["en"]["lifecycle"] == ANALYSES["lifecycle"].help
+    client.get("/dashboard?lang=en")
 
 
 def test_passwords_are_hashed_and_checked() -> None:
