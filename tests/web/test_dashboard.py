@@ -22,8 +22,8 @@ from typer.testing import CliRunner
 
 import touchpath.cli_dashboard  # adds "touchpath users" to the CLI
 import touchpath.voice.satisfaction  # noqa: F401  (registers "satisfaction": the NPS trend)
-from touchpath.cli import app as cli_app
 from touchpath.analytics.registry import ANALYSES
+from touchpath.cli import app as cli_app
 from touchpath.collect.keys import create_key
 from touchpath.config import load_settings
 from touchpath.demo.load import load_demo
