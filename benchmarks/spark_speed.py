@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     on_spark.close()
     spark.stop()
     if args.json:
-        args.json.write_text(json.dumps({"events": args.events, "master": args.master,
+        args.json.write_text(json.dumps({"events": int(warm[0]), "copies": args.copies, "master": args.master,
                                          "cases": results}, indent=2) + "\n")
 
 
