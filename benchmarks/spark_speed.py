@@ -233,8 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     on_spark.close()
     spark.stop()
     if args.json:
-        args.json.write_text(json.dumps({"events": int(warm[0]), "copies": args.copies, "master": args.master,
-                                         "cases": results}, indent=2) + "\n")
+        measured = {"events": int(warm[0]), "copies": args.copies, "master": args.master,
+                    "cases": results}
+        args.json.write_text(json.dumps(measured, indent=2) + "\n")
 
 
 if __name__ == "__main__":
