@@ -7,15 +7,18 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from babel import Locale
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -465,6 +468,40 @@ def test_the_overview_lists_the_other_analyses_with_translated_help(
     assert listed["he"]["lifecycle"] == "אנשים חדשים, חוזרים, שחזרו אחרי הפסקה ורדומים, לפי תקופה."
     assert listed["en"]["lifecycle"] == ANALYSES["lifecycle"].help
     client.get("/dashboard?lang=en")
+
+
+def _layout(fig: Any, language: str, **options: Any) -> dict[str, Any]:
+    text = str(views.figure_json(fig, i18n.Translator(language), **options))
+    layout: dict[str, Any] = json.loads(text)["layout"]
+    return layout
+
+
+def test_chart_axes_follow_the_locale() -> None:
+    months = [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
+    for language, expected in (("en", ["Jan 2026", "Feb 2026", "Mar 2026"]),
+                               ("he", ["ינו׳ 2026", "פבר׳ 2026", "מרץ 2026"]),
+                               ("ar", ["يناير 2026", "فبراير 2026", "مارس 2026"])):
+        layout = _layout(go.Figure(go.Bar(x=months, y=[1234.5, 2, 3])), language)
+        locale = i18n.LOCALES[language]
+        assert layout["separators"] == get_decimal_symbol(locale) + get_group_symbol(locale)
+        assert layout["xaxis"]["ticktext"] == expected
+        assert layout["xaxis"]["tickvals"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+    # retention's heatmap: "week 3" columns and cohorts written "2026-01-05 (13)"
+    heat = go.Figure(go.Heatmap(z=[[1, 0.5], [1, 0.4]], x=["week 0", "week 1"],
+                                y=["2026-01-05 (13)", "2026-01-12 (6)"]))
+    layout = _layout(heat, "he")
+    assert layout["xaxis"]["ticktext"] == ["שבוע 0", "שבוע 1"]
+    assert layout["xaxis"]["tickvals"] == ["week 0", "week 1"]
+    assert layout["yaxis"]["ticktext"] == ["5 בינו׳ 2026 (13)", "12 בינו׳ 2026 (6)"]
+    # sixty days: at most twelve ticks, each the locale's date; the x axis mirrored in RTL
+    days = pd.date_range("2026-01-01", periods=60, freq="D").to_numpy()
+    layout = _layout(go.Figure(go.Bar(x=days, y=list(range(60)))), "ar", reverse_x=True)
+    assert 6 <= len(layout["xaxis"]["ticktext"]) <= 12
+    assert layout["xaxis"]["ticktext"][0] == i18n.Translator("ar").date(date(2026, 1, 1))
+    assert layout["xaxis"]["autorange"] == "reversed"
+    # names are left alone
+    layout = _layout(go.Figure(go.Bar(x=["Order Completed", "2026-01-01"], y=[1, 2])), "he")
+    assert "tickvals" not in layout.get("xaxis", {})
 
 
 def test_passwords_are_hashed_and_checked() -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from babel.dates import format_timedelta
+from babel.dates import format_skeleton, format_timedelta
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from markupsafe import Markup
 
 from touchpath.web.dashboard.i18n import Translator
@@ -36,6 +40,10 @@ def figure_json(fig: Any, tr: Translator, *, height: int = 420, reverse_x: bool 
         font={"family": FONT, "size": 13}, margin={"l": 40, "r": 40, "t": 30, "b": 40},
         legend={"orientation": "h", "y": -0.15},
     )
+    # the locale's decimal and group symbols for every number Plotly writes (ticks, hovers)
+    fig.update_layout(separators=get_decimal_symbol(tr.locale) + get_group_symbol(tr.locale))
+    for axis in ("x", "y"):
+        _localise_ticks(fig, axis, tr)
     if reverse_x:
         fig.update_xaxes(autorange="reversed")
     funnels = [t for t in fig.data if t.type == "funnel"]
@@ -46,6 +54,77 @@ def figure_json(fig: Any, tr: Translator, *, height: int = 420, reverse_x: bool 
         fig.update_layout(margin={"l": min(320, 20 + 7 * longest)})
         fig.update_yaxes(automargin=False)
     return json_script(fig.to_json())
+
+
+_DATE_TEXT = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[T ]00:00(?::00(?:\.0+)?)?)?( \(.*\))?$")
+"""A date as the analyses write it, maybe with a count after it (a cohort: "2026-01-05 (13)")."""
+_PERIOD_TEXT = re.compile(r"^(day|week|month) (\d+)$")
+"""A period number as the analyses write it ("week 3": retention's columns)."""
+MAX_TICKS = 12
+
+
+def _as_day(value: Any) -> tuple[date, str] | None:
+    """The date of an axis value and the text after it, or None if it is not a date."""
+    if isinstance(value, str):
+        found = _DATE_TEXT.match(value)
+        if not found:
+            return None
+        try:
+            return date.fromisoformat(found.group(1)), found.group(2) or ""
+        except ValueError:
+            return None
+    if isinstance(value, datetime | pd.Timestamp | np.datetime64):
+        stamp = pd.Timestamp(value)
+        if stamp is pd.NaT or (stamp.hour, stamp.minute, stamp.second) != (0, 0, 0):
+            return None
+        return stamp.date(), ""
+    if isinstance(value, date):
+        return value, ""
+    return None
+
+
+def _localise_ticks(fig: Any, axis: str, tr: Translator) -> None:
+    """Dates on an axis written by Babel in the page's language (Plotly would write English
+    month names; its own locales are separate files), and "week 3" in the page's words."""
+    by_axis: dict[str, list[Any]] = {}
+    for trace in fig.data:
+        values = getattr(trace, axis, None) if trace.type in ("bar", "scatter", "heatmap") else None
+        if values is not None:
+            by_axis.setdefault(getattr(trace, f"{axis}axis", None) or axis, []).extend(values)
+    for ref, values in by_axis.items():
+        unique = list({str(v): v for v in values}.values())
+        if not unique:
+            continue
+        days = [_as_day(v) for v in unique]
+        ticks: list[tuple[Any, Any, str]]  # (order, tick value, text)
+        most = MAX_TICKS
+        if all(d is not None for d in days):
+            found = [d for d in days if d is not None]
+            firsts = sorted({d for d, _ in found})
+            monthly = all(d.day == 1 for d in firsts) and all(
+                (b - a).days >= 28 for a, b in itertools.pairwise(firsts))
+            if any(rest for _, rest in found):
+                most = 3 * MAX_TICKS  # a heatmap's rows (cohorts): each row keeps its name
+            ticks = []
+            for value, (day, rest) in zip(unique, found, strict=True):
+                text = (str(format_skeleton("yMMM", day, locale=tr.locale)) if monthly
+                        else tr.date(day))
+                ticks.append((day, value if isinstance(value, str) else day.isoformat(),
+                              text + rest))
+        elif all(isinstance(v, str) and _PERIOD_TEXT.match(v) for v in unique):
+            ticks = []
+            for value in unique:
+                unit, number = value.split(" ")
+                text = f"{tr(f'period.{unit}')} {tr.number(int(number))}"
+                ticks.append((int(number), value, text))
+        else:
+            continue
+        ticks.sort(key=lambda t: t[0])
+        step = -(-len(ticks) // most)
+        shown = ticks[::step]
+        name = ref[0] + "axis" + ref[1:]
+        fig.update_layout({name: {"tickmode": "array", "tickvals": [t[1] for t in shown],
+                                  "ticktext": [t[2] for t in shown]}})
 
 
 @dataclass(frozen=True)
