@@ -356,3 +356,55 @@ def test_keyboard_and_phone_width(dash: Any, server: Server) -> None:
     _shot(dash, "ar-phone-stages")
     _clean(dash)
 
+
+
+PHONE = {"width": 390, "height": 844}
+PHONE_PAGES = {
+    "overview": "/dashboard", "funnels": "/dashboard/funnels?step=Product+Viewed"
+    "&step=Checkout+Started&step=Order+Completed&breakdown=channel",
+    "dropped": "/dashboard/funnels/dropped?step=Product+Viewed&step=Order+Completed&at=1",
+    "paths": "/dashboard/paths", "retention": "/dashboard/retention", "stages": "/dashboard/stages",
+    "people": "/dashboard/people?q=" + XSS_USER, "data": "/dashboard/data",
+    "journey": "/dashboard/journey"}
+"""Every page at phone width (the journey map has its own layout and tests: screenshot only)."""
+
+
+def test_every_page_fits_a_phone(dash: Any, server: Server) -> None:
+    dash.set_viewport_size(PHONE)
+    wide: list[tuple[str, str, int, list[str]]] = []
+    for language in ("en", "he"):
+        for name, path in PHONE_PAGES.items():
+            dash.goto(server.url + path + ("&" if "?" in path else "?") + f"lang={language}")
+            _charts_ready(dash)
+            width = dash.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"] and name != "journey":
+                culprits = dash.evaluate("""(limit) => [...document.querySelectorAll('body *')]
+                    .filter(e => { const r = e.getBoundingClientRect();
+                                   return r.right > limit + 1 || r.left < -1; })
+                    .filter(e => !e.closest('.table-wrap, .chart, .stage-strip, .nav-list'))
+                    .slice(0, 5).map(e => e.tagName + '.' + e.className)""", PHONE["width"])
+                wide.append((language, name, width, culprits))
+            ARTIFACTS.mkdir(exist_ok=True)
+            dash.screenshot(path=str(ARTIFACTS / f"phone-{name}-{language}.png"), full_page=True)
+    assert wide == []
+    # the navigation folds behind "Menu"; keyboard: Enter opens, Esc closes and comes back
+    nav, toggle = dash.locator(".nav-list"), dash.locator("#nav-toggle")
+    assert nav.is_hidden() and toggle.get_attribute("aria-expanded") == "false"
+    toggle.focus()
+    assert dash.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    dash.keyboard.press("Enter")
+    assert nav.is_visible() and toggle.get_attribute("aria-expanded") == "true"
+    assert dash.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    dash.screenshot(path=str(ARTIFACTS / "phone-menu-he.png"))
+    dash.keyboard.press("Tab")  # into the menu
+    assert dash.evaluate("document.activeElement.dataset.nav") == "overview"
+    dash.keyboard.press("Escape")
+    assert nav.is_hidden() and dash.evaluate("document.activeElement.id") == "nav-toggle"
+    toggle.click()
+    dash.locator('.nav-list a[data-nav="data"]').click()
+    dash.wait_for_url("**/dashboard/data")
+    assert dash.locator(".nav-list").is_hidden()  # folded again on the next page
+    # on a wide screen there is no "Menu": the list is the sidebar
+    dash.set_viewport_size({"width": 1024, "height": 768})
+    assert dash.locator("#nav-toggle").is_hidden() and dash.locator(".nav-list").is_visible()
+    _clean(dash)

@@ -100,6 +100,27 @@ function loadingState() {
   window.addEventListener("pageshow", hide);
 }
 
+// At phone width the navigation folds behind a "Menu" button (the CSS decides when; without
+// JavaScript the list simply stays open). Esc closes it and gives the focus back to the button.
+function navigationToggle() {
+  const toggle = document.getElementById("nav-toggle");
+  const sidebar = toggle?.closest(".sidebar");
+  if (!toggle || !sidebar) return;
+  toggle.hidden = false;
+  sidebar.classList.add("foldable");
+  const set = (open) => {
+    toggle.setAttribute("aria-expanded", String(open));
+    sidebar.classList.toggle("open", open);
+  };
+  toggle.addEventListener("click", () => set(toggle.getAttribute("aria-expanded") !== "true"));
+  sidebar.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && sidebar.classList.contains("open")) {
+      set(false);
+      toggle.focus();
+    }
+  });
+}
+
 function funnelSteps() {
   const add = document.getElementById("add-step");
   const list = document.getElementById("steps");
@@ -142,6 +163,7 @@ function copyButtons() {
 
 document.addEventListener("DOMContentLoaded", () => {
   loadingState();
+  navigationToggle();
   funnelSteps();
   copyButtons();
   drawCharts();
