@@ -335,6 +335,7 @@ def serve(
         if demo_data:
             from touchpath.collect.keys import DEMO_KEY, create_key, list_keys
             from touchpath.demo.load import load_demo
+            from touchpath.demo.personas import save_personas
             from touchpath.voice.cases import open_past_cases
             from touchpath.voice.catalog import list_surveys, save_survey
             from touchpath.voice.survey import template_surveys
@@ -343,6 +344,7 @@ def serve(
                 if store.stats()["events"] == 0:
                     err.print("loading the demo data (first run only)...")
                     out.print(load_demo(store, size="small", seed=7))
+                    save_personas(store)  # saved segments to filter the journey map by
                 if not any(k.name == "demo" for k in list_keys(store)):
                     create_key(store, "demo", source="web", key=DEMO_KEY)
                 if not list_surveys(store):
