@@ -470,6 +470,22 @@ def test_the_overview_lists_the_other_analyses_with_translated_help(
     client.get("/dashboard?lang=en")
 
 
+def test_the_overview_charts_speak_the_page_language(session: tuple[TestClient, str]) -> None:
+    client, _ = session
+    page = client.get("/dashboard?lang=he").text
+    client.get("/dashboard?lang=en")
+    found = re.search(r'<script type="application/json" id="fig-nps-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    layout = json.loads(found.group(1))["layout"]
+    ticks = layout["xaxis"]["ticktext"]
+    assert ticks and all(re.fullmatch(r"\S+ \d{4}", t) for t in ticks), ticks
+    assert any(t.startswith(("ינו׳", "פבר׳", "מרץ", "אפר׳", "מאי", "יוני")) for t in ticks), ticks
+    channels = re.search(r'id="fig-channels-data">(.*?)</script>', page, re.S)
+    assert channels is not None  # mirrored in RTL
+    assert json.loads(channels.group(1))["layout"]["xaxis"]["autorange"] == "reversed"
+
+
 def _layout(fig: Any, language: str, **options: Any) -> dict[str, Any]:
     text = str(views.figure_json(fig, i18n.Translator(language), **options))
     layout: dict[str, Any] = json.loads(text)["layout"]
@@ -486,6 +502,7 @@ def test_chart_axes_follow_the_locale() -> None:
         assert layout["separators"] == get_decimal_symbol(locale) + get_group_symbol(locale)
         assert layout["xaxis"]["ticktext"] == expected
         assert layout["xaxis"]["tickvals"] == ["2026-01-01", "2026-02-01", "2026-03-01"]
+        assert layout["xaxis"]["hoverformat"] == "%Y-%m"  # digits, not English month names
     # retention's heatmap: "week 3" columns and cohorts written "2026-01-05 (13)"
     heat = go.Figure(go.Heatmap(z=[[1, 0.5], [1, 0.4]], x=["week 0", "week 1"],
                                 y=["2026-01-05 (13)", "2026-01-12 (6)"]))
@@ -499,6 +516,7 @@ def test_chart_axes_follow_the_locale() -> None:
     assert 6 <= len(layout["xaxis"]["ticktext"]) <= 12
     assert layout["xaxis"]["ticktext"][0] == i18n.Translator("ar").date(date(2026, 1, 1))
     assert layout["xaxis"]["autorange"] == "reversed"
+    assert layout["xaxis"]["hoverformat"] == "%Y-%m-%d"
     # names are left alone
     layout = _layout(go.Figure(go.Bar(x=["Order Completed", "2026-01-01"], y=[1, 2])), "he")
     assert "tickvals" not in layout.get("xaxis", {})

@@ -98,6 +98,7 @@ def _localise_ticks(fig: Any, axis: str, tr: Translator) -> None:
         days = [_as_day(v) for v in unique]
         ticks: list[tuple[Any, Any, str]]  # (order, tick value, text)
         most = MAX_TICKS
+        hover: str | None = None
         if all(d is not None for d in days):
             found = [d for d in days if d is not None]
             firsts = sorted({d for d, _ in found})
@@ -105,6 +106,8 @@ def _localise_ticks(fig: Any, axis: str, tr: Translator) -> None:
                 (b - a).days >= 28 for a, b in itertools.pairwise(firsts))
             if any(rest for _, rest in found):
                 most = 3 * MAX_TICKS  # a heatmap's rows (cohorts): each row keeps its name
+            else:  # a date axis: hover labels in digits, not plotly.js's English month names
+                hover = "%Y-%m" if monthly else "%Y-%m-%d"
             ticks = []
             for value, (day, rest) in zip(unique, found, strict=True):
                 text = (str(format_skeleton("yMMM", day, locale=tr.locale)) if monthly
@@ -123,8 +126,11 @@ def _localise_ticks(fig: Any, axis: str, tr: Translator) -> None:
         step = -(-len(ticks) // most)
         shown = ticks[::step]
         name = ref[0] + "axis" + ref[1:]
-        fig.update_layout({name: {"tickmode": "array", "tickvals": [t[1] for t in shown],
-                                  "ticktext": [t[2] for t in shown]}})
+        layout: dict[str, Any] = {"tickmode": "array", "tickvals": [t[1] for t in shown],
+                                  "ticktext": [t[2] for t in shown]}
+        if hover:
+            layout["hoverformat"] = hover
+        fig.update_layout({name: layout})
 
 
 @dataclass(frozen=True)
