@@ -15,6 +15,8 @@ EXPECTED = {
     "analyse", "load_stages", "save_segment",
     # attribution and value
     "AttributionSpec", "CLVSpec", "purchase_summary",
+    # the journey map
+    "JourneyMapSpec", "save_opportunity",
     # voice of the customer
     "DriversSpec", "SatisfactionSpec", "Survey", "ThemesSpec", "load_survey_file",
     "record_answer", "save_survey",

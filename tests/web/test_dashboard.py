@@ -444,7 +444,7 @@ def test_builder_errors_name_the_field_and_empty_states_say_what_next(
 
 
 HELPED = ("funnel", "paths", "retention", "stages", "sessions", "lifecycle", "satisfaction",
-          "drivers", "themes", "attribution", "clv")
+          "drivers", "themes", "attribution", "clv", "journey_map")
 """Analyses whose help the catalogues translate (any other shows the registry's English)."""
 
 

@@ -165,7 +165,7 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
                                    y=[v for _, v in items],
                                    marker_color="#2a6fdb"))
             channels = figure_json(fig, tr, height=300, reverse_x=tr.rtl)
-        pages_done = {"funnel", "paths", "retention", "stages", "satisfaction"}
+        pages_done = {"funnel", "paths", "retention", "stages", "satisfaction", "journey_map"}
         others = [(n, ANALYSES[n].help) for n in sorted(ANALYSES) if n not in pages_done]
         top = table_view(pd.DataFrame(events, columns=["event", "count"]), tr)
         return render(request, "overview.html", active="overview", title=tr("nav.overview"),
