@@ -27,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader
 from touchpath.analytics.registry import ANALYSES, run_json
 from touchpath.errors import NotFoundError
 from touchpath.store.duckdb_store import DuckDBStore
-from touchpath.web.dashboard import auth, journey_page, pages, voice_pages
+from touchpath.web.dashboard import auth, cases_page, journey_page, pages, voice_pages
 from touchpath.web.dashboard.i18n import LANGUAGES, NAMES, Translator, pick_language
 from touchpath.web.dashboard.views import json_script
 
@@ -241,6 +241,7 @@ def dashboard_router(store: StoreOf) -> APIRouter:
     pages.register(router, store, render)
     journey_page.register(router, store, render)
     voice_pages.register(router, store, render)
+    cases_page.register(router, store, render)
     return router
 
 

@@ -1,10 +1,10 @@
-"""The voice-of-the-customer pages: surveys and their answers, and the cases they opened.
+"""The voice-of-the-customer pages: surveys and their answers (the cases they opened are
+:mod:`touchpath.web.dashboard.cases_page`).
 
 ``/dashboard/surveys`` lists the surveys with their scores and shows what the answers say (the
 "satisfaction", "themes" and "drivers" analyses, the latest answers); ``/dashboard/surveys/{id}``
 is one survey (its questions, targeting and case rules; pause or resume it; make a signed link
-for a person). ``/dashboard/cases`` is the closed loop: the follow-up cases with a form to
-assign, progress and close each, the recovery rate, and a CSV export. Everything goes through
+for a person). Everything goes through
 the Python API of :mod:`touchpath.voice`, as the CLI and the REST routes do; the forms POST
 with the session's CSRF token (checked by ``DashboardRoute``) and redirect back.
 """
@@ -30,25 +30,19 @@ from touchpath.journey.stages import load_stages
 from touchpath.journey.stages import templates as stage_templates
 from touchpath.store.duckdb_store import DuckDBStore
 from touchpath.store.spark import run_timed, serving_source
-from touchpath.voice.cases import STATUSES, list_cases, recovery_rate, update_case
 from touchpath.voice.catalog import list_surveys, load_survey, set_active
 from touchpath.voice.links import make_token, survey_secret
 from touchpath.voice.survey import Survey, localized
 from touchpath.web.dashboard.i18n import LANGUAGES, Translator
 from touchpath.web.dashboard.pages import PREFIX, Render, StoreOf, _choice, _error_text
-from touchpath.web.dashboard.views import figure_json, safe_csv
+from touchpath.web.dashboard.views import figure_json
 
 ANSWERED = "Survey Answered"
 DAYS = ("all", "30", "90", "365")
 METRIC_OF = {"nps": "nps", "csat": "csat", "ces": "ces", "rating": "mean"}
 """The satisfaction metric of each scored question type."""
 METRICS = ("nps", "csat", "ces", "mean")
-CASE_FILTERS = ("active", *STATUSES, "all")
-"""``active``: open or in progress (the default view of the cases page)."""
 RECENT = 50
-CASES_SHOWN = 200
-CASE_COLUMNS = ["case_id", "opened_at", "due_at", "overdue", "status", "owner", "person_id",
-                "survey_id", "rule", "score", "comment", "root_cause", "closed_at"]
 
 
 @dataclass(frozen=True)
@@ -329,7 +323,7 @@ def _factor(row: dict[str, Any], tr: Translator) -> str:
     return str(row["factor"])
 
 
-def _back(target: str | None, default: str) -> str:
+def back_to(target: str | None, default: str) -> str:
     """Where a form goes back to: a page of this module, never another site."""
     if not target or "\\" in target or target.startswith("//"):
         return default
@@ -340,19 +334,19 @@ def _back(target: str | None, default: str) -> str:
     return target
 
 
-def _here(request: Request) -> str:
+def here(request: Request) -> str:
     """This page's address for its forms to come back to, without the last form's notice."""
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("done", "updated")]
     query = "&".join(f"{quote(k)}={quote(v)}" for k, v in kept)
     return request.url.path + (f"?{query}" if query else "")
 
 
-def _with(target: str, **values: str) -> str:
+def with_query(target: str, **values: str) -> str:
     joiner = "&" if "?" in target else "?"
     return target + joiner + "&".join(f"{k}={quote(v)}" for k, v in values.items())
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def form_fields(request: Request) -> dict[str, str]:
     body = (await request.body()).decode("utf-8", "replace")
     return {k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()}
 
@@ -400,59 +394,16 @@ def survey_detail(db: DuckDBStore, survey: Survey, tr: Translator) -> dict[str, 
             "answers": answer_counts(db, "all").get(survey.id, 0)}
 
 
-def cases_context(db: DuckDBStore, params: Any, tr: Translator) -> dict[str, Any]:
-    """The cases page: the filtered cases, their owners, and the closed loop's numbers."""
-    status = _choice(params, "status", CASE_FILTERS, "active")
-    owner = (params.get("owner") or "").strip()
-    every = list_cases(db)
-    frame = filter_cases(every, status, owner)
-    scales = {s.id: s.scored_question.scale for s in list_surveys(db)
-              if s.scored_question is not None}
-    rows = []
-    for case in frame.head(CASES_SHOWN).to_dict(orient="records"):
-        case = {k: (None if _missing(v) else v) for k, v in case.items()}
-        scale = scales.get(str(case["survey_id"]))
-        case["score_text"] = "–" if case["score"] is None else (
-            tr.number(case["score"]) + (f" / {tr.number(scale[1])}" if scale else ""))
-        case["person_href"] = person_href(f"person:{case['person_id']}")
-        rows.append(case)
-    recovery = recovery_rate(db)
-    open_ = every[every["status"] != "closed"] if not every.empty else every
-    return {"cases": rows, "total": len(frame), "status_filter": status, "owner": owner,
-            "owners": sorted({str(o) for o in every["owner"] if not _missing(o)}),
-            "statuses": STATUSES, "filters": CASE_FILTERS, "recovery": recovery,
-            "counts": {"all": len(every), "open": len(open_),
-                       "overdue": int(every["overdue"].sum()) if not every.empty else 0},
-            "shown": CASES_SHOWN}
-
-
-def filter_cases(frame: pd.DataFrame, status: str, owner: str) -> pd.DataFrame:
-    if status == "active":
-        frame = frame[frame["status"] != "closed"]
-    elif status != "all":
-        frame = frame[frame["status"] == status]
-    if owner:
-        frame = frame[frame["owner"] == owner]
-    return frame
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
 # -- routes -----------------------------------------------------------------------------------
 
 def register(router: APIRouter, store: StoreOf, render: Render) -> None:
-    """The surveys and cases pages, their forms and the cases' CSV export."""
+    """The surveys pages and their forms."""
 
     @router.get(PREFIX + "/surveys")
     def surveys(request: Request) -> Response:
         tr = request.state.tr
         context = survey_context(store(request), request.query_params, tr)
-        back = _here(request)
+        back = here(request)
         return render(request, "surveys.html", active="surveys", title=tr("nav.surveys"),
                       params=request.query_params, days=DAYS, person_href=person_href,
                       back=back,
@@ -472,16 +423,16 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
 
     @router.post(PREFIX + "/surveys/{survey_id}/active")
     async def survey_active(request: Request, survey_id: str) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         active = form.get("active") == "true"
         await run_in_threadpool(set_active, store(request), survey_id, active)
-        target = _back(form.get("next"), f"{PREFIX}/surveys")
-        return RedirectResponse(_with(target, done="resumed" if active else "paused"),
+        target = back_to(form.get("next"), f"{PREFIX}/surveys")
+        return RedirectResponse(with_query(target, done="resumed" if active else "paused"),
                                 status_code=303)
 
     @router.post(PREFIX + "/surveys/{survey_id}/link")
     async def survey_link(request: Request, survey_id: str) -> Response:
-        form = await _form(request)
+        form = await form_fields(request)
         db, tr = store(request), request.state.tr
 
         def make() -> dict[str, Any]:
@@ -506,47 +457,3 @@ def register(router: APIRouter, store: StoreOf, render: Render) -> None:
         return render(request, "survey.html", status=400 if context["error"] else 200,
                       active="surveys", title=context["survey"].name, form=form,
                       languages_=LANGUAGES, done=None, **context)
-
-    @router.get(PREFIX + "/cases")
-    def cases(request: Request) -> Response:
-        tr = request.state.tr
-        try:
-            context = cases_context(store(request), request.query_params, tr)
-            error = None
-        except TouchpathError as exc:
-            context = cases_context(store(request), {}, tr)
-            error = _error_text(exc, tr)
-        return render(request, "cases.html", active="surveys", title=tr("cases.title"),
-                      error=error, failed=None, query=request.url.query,
-                      back=_here(request),
-                      updated=request.query_params.get("updated"), **context)
-
-    @router.get(PREFIX + "/cases.csv")
-    def cases_csv(request: Request) -> Response:
-        params = request.query_params
-        status = _choice(params, "status", CASE_FILTERS, "active")
-        frame = filter_cases(list_cases(store(request)), status,
-                             (params.get("owner") or "").strip())
-        columns = [c for c in CASE_COLUMNS if c in frame.columns]
-        return Response(safe_csv(frame[columns]), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
-
-    @router.post(PREFIX + "/cases/{case_id}")
-    async def case_update(request: Request, case_id: str) -> Response:
-        form = await _form(request)
-        db, tr = store(request), request.state.tr
-        target = _back(form.get("next"), f"{PREFIX}/cases")
-        try:
-            await run_in_threadpool(
-                update_case, db, case_id, status=form.get("status") or None,
-                owner=form.get("owner", "").strip() or None,
-                root_cause=form.get("root_cause", "").strip() or None)
-        except TouchpathError as exc:
-            query = parse_qs(urlsplit(target).query)
-            params = {k: v[0] for k, v in query.items()}
-            context = await run_in_threadpool(cases_context, db, params, tr)
-            return render(request, "cases.html", status=exc.status, active="surveys",
-                          title=tr("cases.title"), error=_error_text(exc, tr),
-                          failed={"case_id": case_id, **form}, back=target,
-                          query=urlsplit(target).query, updated=None, **context)
-        return RedirectResponse(_with(target, updated=case_id), status_code=303)
