@@ -14,13 +14,11 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
-from tests.realserver import Server, start_server
-from touchpath.config import load_settings
-from touchpath.demo.load import load_demo
+from tests.browser.dashboard import charts_ready, dashboard_server, logged_in
+from tests.realserver import Server
 from touchpath.spec.columns import rows_to_table
 from touchpath.spec.messages import ParseOptions, parse_message
 from touchpath.store.duckdb_store import DuckDBStore
-from touchpath.web.dashboard.auth import create_user
 
 USER, PASSWORD = "maya", "a long passphrase"
 XSS = "<img src=x onerror=alert(1)>"
@@ -31,9 +29,7 @@ PAGES = ("overview", "journey", "funnels", "paths", "retention", "stages", "surv
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("dashboard-browser")
-    with DuckDBStore(load_settings(env={}, store_path=tmp / "e2e.duckdb")) as store:
-        load_demo(store, size="300", seed=7)
+    def inject(store: DuckDBStore) -> None:
         received = datetime(2026, 6, 1, 12, 0)
         for n, event in enumerate((XSS, "Product Viewed")):
             message = {"type": "track", "event": event, "userId": XSS_USER,
@@ -41,43 +37,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                        "properties": {"note": "<script>alert(2)</script>"}}
             row = parse_message(message, received_at=received, options=ParseOptions())
             store.write(rows_to_table([row]))
-        create_user(store, USER, PASSWORD)
-    started = start_server(tmp)
-    try:
+
+    with dashboard_server(tmp_path_factory.mktemp("dashboard-browser"), "300", USER, PASSWORD,
+                          inject) as started:
         yield started
-    finally:
-        assert started.stop() == 0
 
 
 @pytest.fixture
 def dash(page: Any, server: Server) -> Any:
-    """The page, logged in, with every request off 127.0.0.1 refused and counted, and every
-    JavaScript dialog (an executed injection would open one) recorded."""
-    page.outside = []
-    page.dialogs = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            page.outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(server.url + "/dashboard/stages")
-    assert "/dashboard/login" in page.url
-    page.get_by_label("User name").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/dashboard/stages")
-    return page
-
-
-def _charts_ready(page: Any) -> None:
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.chart')].every(c => c.dataset.ready)",
-        timeout=20_000)
+    return logged_in(page, server, USER, PASSWORD, "/dashboard/stages")
 
 
 def _shot(page: Any, name: str, full: bool = True) -> None:
@@ -97,11 +65,11 @@ def test_log_in_and_walk_every_page(dash: Any, server: Server) -> None:
         link.click()
         dash.wait_for_load_state("load")
         assert link.get_attribute("aria-current") == "page"
-        _charts_ready(dash)
+        charts_ready(dash)
         assert dash.locator("h1").inner_text()
         _shot(dash, f"en-{name}")
     dash.goto(server.url + "/dashboard")
-    _charts_ready(dash)
+    charts_ready(dash)
     analyses = [a["name"] for a in dash.request.get(server.url + "/dashboard/api/analyses").json()]
     # the funnel and the channels; the NPS trend when the server has the satisfaction analysis
     assert dash.locator(".chart").count() == 2 + ("satisfaction" in analyses)
@@ -147,7 +115,7 @@ def test_build_a_funnel(dash: Any, server: Server) -> None:
     dash.get_by_label("Break down by").select_option("person:initial_channel")
     dash.get_by_role("button", name="Run").click()
     dash.wait_for_url("**/dashboard/funnels?**")
-    _charts_ready(dash)
+    charts_ready(dash)
     summary = dash.locator('[data-summary="conversion"]').inner_text()
     assert "people entered" in summary and "%" in summary
     rows = dash.locator("section.card table tbody tr")
@@ -170,7 +138,7 @@ def test_build_a_funnel(dash: Any, server: Server) -> None:
 @pytest.mark.parametrize("language", ["he", "ar"])
 def test_right_to_left(dash: Any, server: Server, language: str) -> None:
     dash.goto(server.url + f"/dashboard/stages?lang={language}")
-    _charts_ready(dash)
+    charts_ready(dash)
     html = dash.locator("html")
     assert html.get_attribute("dir") == "rtl" and html.get_attribute("lang") == language
     nav = dash.locator(".sidebar").bounding_box()
@@ -189,11 +157,11 @@ def test_right_to_left(dash: Any, server: Server, language: str) -> None:
         dash.locator(f'.sidebar a[data-nav="{name}"]').click()
         dash.wait_for_load_state("load")
         assert dash.locator("html").get_attribute("dir") == "rtl"
-        _charts_ready(dash)
+        charts_ready(dash)
         _shot(dash, f"{language}-{name}")
     dash.goto(server.url + "/dashboard/funnels?step=Product+Viewed&step=Checkout+Started"
               "&step=Order+Completed")
-    _charts_ready(dash)
+    charts_ready(dash)
     _shot(dash, f"{language}-funnel-built")
     dash.goto(server.url + "/dashboard/people?q=" + XSS_USER)
     assert dash.locator(".identities li").count() >= 2
@@ -209,7 +177,7 @@ def test_right_to_left(dash: Any, server: Server, language: str) -> None:
 
 def test_an_event_named_like_html_shows_as_text(dash: Any, server: Server) -> None:
     dash.goto(server.url + "/dashboard")
-    _charts_ready(dash)
+    charts_ready(dash)
     assert dash.get_by_role("cell", name=XSS, exact=True).count() == 0  # not a top-10 event
     dash.goto(server.url + "/dashboard/people?q=" + XSS_USER)
     assert dash.get_by_role("cell", name=XSS, exact=True).count() == 1
@@ -220,7 +188,7 @@ def test_an_event_named_like_html_shows_as_text(dash: Any, server: Server) -> No
     dash.locator("#steps input").nth(2).fill("")
     dash.get_by_role("button", name="Run").click()
     dash.wait_for_url("**/dashboard/funnels?**")
-    _charts_ready(dash)
+    charts_ready(dash)
     assert dash.get_by_role("cell", name=XSS, exact=True).count() >= 1
     assert dash.locator(".chart text", has_text="onerror").count() >= 1  # the chart label
     assert dash.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
@@ -230,7 +198,7 @@ def test_an_event_named_like_html_shows_as_text(dash: Any, server: Server) -> No
 
 def test_a_running_analysis_shows_a_loading_state(dash: Any, server: Server) -> None:
     dash.goto(server.url + "/dashboard/retention")
-    _charts_ready(dash)
+    charts_ready(dash)
     assert dash.locator("#loading").is_hidden()
     # what the page shows the moment the form is sent is recorded where the next page can
     # read it (sessionStorage), since the old page is gone by the time Python could look
@@ -245,7 +213,7 @@ def test_a_running_analysis_shows_a_loading_state(dash: Any, server: Server) -> 
     dash.get_by_label("Periods").fill("6")
     dash.get_by_role("button", name="Run").click()
     dash.wait_for_url("**/dashboard/retention?**")
-    _charts_ready(dash)
+    charts_ready(dash)
     seen = dash.evaluate("() => JSON.parse(sessionStorage.getItem('seen'))")
     assert seen == ["status", "Running the analysis…", "true", True]
     assert dash.locator("#loading").is_hidden()
@@ -265,7 +233,7 @@ def test_a_slow_answer_counts_the_seconds_and_can_be_cancelled(dash: Any, server
     dash.route(lambda url: "/dashboard/retention?" in url or url.endswith("/dashboard/paths"),
                hold)
     dash.goto(server.url + "/dashboard/retention")
-    _charts_ready(dash)
+    charts_ready(dash)
     run = dash.get_by_role("button", name="Run")
     box = dash.locator("#loading")
     assert box.get_attribute("role") == "status" and box.get_attribute("aria-live") == "polite"
@@ -321,7 +289,7 @@ def test_a_slow_answer_counts_the_seconds_and_can_be_cancelled(dash: Any, server
     assert len(held) == 3
     held[-1].continue_()
     dash.wait_for_url("**/dashboard/paths")
-    _charts_ready(dash)
+    charts_ready(dash)
     assert box.is_hidden()
     assert {"hidden": False, "text": "Loading the page…", "elapsed": "", "busy": "true",
             "disabled": False, "focus": ""} in seen()
@@ -346,12 +314,12 @@ def test_keyboard_and_phone_width(dash: Any, server: Server) -> None:
     assert dash.locator(".identities li").count() >= 2
     dash.set_viewport_size({"width": 390, "height": 844})
     dash.goto(server.url + "/dashboard")
-    _charts_ready(dash)
+    charts_ready(dash)
     width = dash.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # nothing overflows the phone's width
     _shot(dash, "he-phone-overview")
     dash.goto(server.url + "/dashboard/stages?lang=ar")
-    _charts_ready(dash)
+    charts_ready(dash)
     assert dash.evaluate("document.documentElement.scrollWidth") <= 390
     _shot(dash, "ar-phone-stages")
     _clean(dash)
@@ -375,7 +343,7 @@ def test_every_page_fits_a_phone(dash: Any, server: Server) -> None:
     for language in ("en", "he"):
         for name, path in PHONE_PAGES.items():
             dash.goto(server.url + path + ("&" if "?" in path else "?") + f"lang={language}")
-            _charts_ready(dash)
+            charts_ready(dash)
             width = dash.evaluate("document.documentElement.scrollWidth")
             if width > PHONE["width"] and name != "journey":
                 culprits = dash.evaluate("""(limit) => [...document.querySelectorAll('body *')]

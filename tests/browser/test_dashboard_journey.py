@@ -11,47 +11,23 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
-from tests.realserver import Server, start_server
-from touchpath.config import load_settings
-from touchpath.demo.load import load_demo
-from touchpath.store.duckdb_store import DuckDBStore
-from touchpath.web.dashboard.auth import create_user
+from tests.browser.dashboard import dashboard_server, logged_in
+from tests.realserver import Server
 
 USER, PASSWORD = "yael", "maps are for walking"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("journey-browser")
-    with DuckDBStore(load_settings(env={}, store_path=tmp / "e2e.duckdb")) as store:
-        load_demo(store, size="small", seed=7)
-        create_user(store, USER, PASSWORD)
-    started = start_server(tmp)
-    try:
+    with dashboard_server(tmp_path_factory.mktemp("journey-browser"), "small", USER,
+                          PASSWORD) as started:
         yield started
-    finally:
-        assert started.stop() == 0
 
 
 @pytest.fixture
 def dash(page: Any, server: Server) -> Any:
-    page.outside = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            page.outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
     page.set_viewport_size({"width": 1440, "height": 900})
-    page.goto(server.url + "/dashboard/journey")
-    page.get_by_label("User name").fill(USER)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/dashboard/journey")
-    return page
+    return logged_in(page, server, USER, PASSWORD, "/dashboard/journey")
 
 
 @pytest.mark.parametrize("lang", ["en", "he", "ar"])
@@ -74,7 +50,7 @@ def test_the_journey_map_in_each_language(dash: Any, server: Server, lang: str) 
     text = dash.locator(".jm-ranked-list").inner_text()
     assert "Safari (iOS)" in text and "Payment Info Entered" in text
     dash.screenshot(path=str(ARTIFACTS / f"journey-map-{lang}.png"), full_page=True)
-    assert dash.outside == [] and dash.console_errors == []
+    assert dash.outside == [] and dash.console_errors == [] and dash.dialogs == []
 
 
 def test_an_opportunity_is_saved_from_the_map(dash: Any, server: Server) -> None:

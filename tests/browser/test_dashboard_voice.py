@@ -11,62 +11,31 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import ARTIFACTS
-from tests.realserver import Server, start_server
-from touchpath.config import load_settings
-from touchpath.demo.load import load_demo
+from tests.browser.dashboard import charts_ready, dashboard_server, logged_in
+from tests.realserver import Server
 from touchpath.store.duckdb_store import DuckDBStore
 from touchpath.voice.cases import open_past_cases
 from touchpath.voice.catalog import save_survey
 from touchpath.voice.survey import template_surveys
-from touchpath.web.dashboard.auth import create_user
 
 USER, PASSWORD = "rina", "a long passphrase"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    tmp = tmp_path_factory.mktemp("dashboard-voice")
-    with DuckDBStore(load_settings(env={}, store_path=tmp / "e2e.duckdb")) as store:
-        load_demo(store, size="800", seed=7)
+    def surveys(store: DuckDBStore) -> None:
         for survey in template_surveys():  # what `touchpath serve --demo` does
             save_survey(store, survey)
             open_past_cases(store, survey)
-        create_user(store, USER, PASSWORD)
-    started = start_server(tmp)
-    try:
+
+    with dashboard_server(tmp_path_factory.mktemp("dashboard-voice"), "800", USER, PASSWORD,
+                          surveys) as started:
         yield started
-    finally:
-        assert started.stop() == 0
 
 
 @pytest.fixture
 def dash(page: Any, server: Server) -> Any:
-    """The page, logged in, with every request off 127.0.0.1 refused and counted."""
-    page.outside = []
-    page.dialogs = []
-
-    def guard(route: Any) -> None:
-        if route.request.url.startswith(server.url) or route.request.url.startswith("data:"):
-            route.continue_()
-        else:
-            page.outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", guard)
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(server.url + "/dashboard/surveys?lang=he")
-    assert "/dashboard/login" in page.url
-    page.locator("#username").fill(USER)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("form button[type=submit]").click()
-    page.wait_for_url("**/dashboard/surveys?lang=he")
-    return page
-
-
-def _charts_ready(page: Any) -> None:
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.chart')].every(c => c.dataset.ready)",
-        timeout=20_000)
+    return logged_in(page, server, USER, PASSWORD, "/dashboard/surveys?lang=he")
 
 
 def _shot(page: Any, name: str) -> None:
@@ -77,7 +46,7 @@ def _shot(page: Any, name: str) -> None:
 def test_surveys_in_hebrew_and_cases_in_english(dash: Any, server: Server) -> None:
     # the surveys page, right to left: the navigation on the right, the time axis mirrored
     assert dash.locator("html").get_attribute("dir") == "rtl"
-    _charts_ready(dash)
+    charts_ready(dash)
     assert dash.locator(".chart").count() == 3
     assert dash.locator('.sidebar a[data-nav="surveys"]').get_attribute("aria-current") == "page"
     nav, main = dash.locator(".sidebar").bounding_box(), dash.locator("main").bounding_box()
@@ -123,7 +92,7 @@ def test_surveys_in_hebrew_and_cases_in_english(dash: Any, server: Server) -> No
     for path in ("/dashboard/surveys?lang=he", "/dashboard/cases?lang=ar",
                  "/dashboard/surveys/csat-support?lang=en"):
         dash.goto(server.url + path)
-        _charts_ready(dash)
+        charts_ready(dash)
         width = dash.evaluate("[document.documentElement.scrollWidth, innerWidth]")
         assert width[0] <= width[1], (path, width)
     # the refused form answered 400 (the browser logs that status); nothing else went wrong

@@ -36,7 +36,6 @@ from touchpath.analytics.frame import (
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
-from touchpath.errors import ValidationError
 from touchpath.journey import stages as journey  # a module: journey.stages imports analytics
 
 Period = Literal["day", "week", "month"]
@@ -59,17 +58,12 @@ class StagesSpec:
     filters: Filters = Filters()
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, str) and self.model not in journey.templates():
-            raise ValidationError(
-                f"no stage template {self.model!r}; templates: {', '.join(journey.templates())}"
-                " (or give the model inline)", field="model")
+        journey.check_template(self.model)
 
     @property
     def stage_model(self) -> journey.StageModel:
         """The model itself (a template loaded by name)."""
-        if isinstance(self.model, str):
-            return journey.load_stages(self.model)
-        return self.model
+        return journey.model_of(self.model)
 
 
 @dataclass(frozen=True)

@@ -135,6 +135,20 @@ def templates() -> tuple[str, ...]:
                         if p.name.endswith(".yaml")))
 
 
+def check_template(model: object, field: str = "model",
+                   hint: str = " (or give the model inline)") -> None:
+    """Refuse, naming ``field``, a model given by the name of a template that does not exist
+    (a model given inline, or None, passes)."""
+    if isinstance(model, str) and model not in templates():
+        raise ValidationError(f"no stage template {model!r}; templates: "
+                              f"{', '.join(templates())}{hint}", field=field)
+
+
+def model_of(model: StageModel | str) -> StageModel:
+    """A model given inline, or the template of that name."""
+    return load_stages(model) if isinstance(model, str) else model
+
+
 def load_stages(path_or_template: str | Path) -> StageModel:
     """A stage model from a YAML file, or a built-in template by name (``default``,
     ``buyer``, ``post_purchase``). Errors name the field: ``stages[2].rules[0].event``."""

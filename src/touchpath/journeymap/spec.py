@@ -72,10 +72,7 @@ class JourneyMapSpec:
     filters: Filters = Filters()
 
     def __post_init__(self) -> None:
-        if isinstance(self.model, str) and self.model not in journey.templates():
-            raise ValidationError(
-                f"no stage template {self.model!r}; templates: {', '.join(journey.templates())}"
-                " (or give the model inline)", field="model")
+        journey.check_template(self.model)
         check_int(self.top, "top", 1, 50)
         check_int(self.window_seconds, "window_seconds", 1, 366 * 86400)
         check_int(self.min_n, "min_n", 1, 1_000_000)
@@ -89,6 +86,4 @@ class JourneyMapSpec:
 
     @property
     def stage_model(self) -> journey.StageModel:
-        if isinstance(self.model, str):
-            return journey.load_stages(self.model)
-        return self.model
+        return journey.model_of(self.model)

@@ -124,11 +124,8 @@ class CLVSpec:
         if not 0 <= self.discount_rate < 10:
             raise ValidationError("must be a yearly rate in [0, 10) (0.1 for 10%)",
                                   field="discount_rate")
-        if isinstance(self.stage_model, str) and self.stage_model not in journey.templates():
-            raise ValidationError(
-                f"no stage template {self.stage_model!r}; templates: "
-                f"{', '.join(journey.templates())} (or give the model inline, or null)",
-                field="stage_model")
+        journey.check_template(self.stage_model, "stage_model",
+                               " (or give the model inline, or null)")
         names = [s.name for s in self.segments]
         for i, name in enumerate(names):
             if name in names[:i]:

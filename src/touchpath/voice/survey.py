@@ -20,7 +20,7 @@ import yaml
 from touchpath.analytics.codec import from_dict
 from touchpath.analytics.filters import PropertyFilter
 from touchpath.errors import ValidationError
-from touchpath.journey.stages import load_stages, templates
+from touchpath.journey.stages import check_template, load_stages
 
 QuestionType = Literal["nps", "csat", "ces", "rating", "single_choice", "multiple_choice", "text"]
 SCORED: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
@@ -167,9 +167,7 @@ class Survey:
         if scored > 1:
             raise ValidationError("a survey has at most one scored question (nps, csat, ces or "
                                   "rating); ask another in a second survey", field="questions")
-        if self.stage_model not in templates():
-            raise ValidationError(f"no stage template {self.stage_model!r}; templates: "
-                                  f"{', '.join(templates())}", field="stage_model")
+        check_template(self.stage_model, "stage_model", hint="")
         t = self.targeting
         if not 0 < t.sample_percent <= 100:
             raise ValidationError("between 0 (exclusive) and 100",
