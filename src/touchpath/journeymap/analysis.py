@@ -23,7 +23,7 @@ from touchpath.analytics.frame import check_events, materialized
 from touchpath.analytics.funnels import FunnelStep
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
-from touchpath.analytics.source import EventSource
+from touchpath.analytics.source import EventSource, event_names
 from touchpath.analytics.stages import run_stages
 from touchpath.journeymap import emotion, lanes, pains
 from touchpath.journeymap.opportunities import with_opportunities
@@ -101,8 +101,7 @@ def run_journey_map(source: EventSource, spec: JourneyMapSpec) -> JourneyMapResu
     model = spec.stage_model
     names = {s.id: s.name(spec.language) for s in model.stages}
     stage_result = run_stages(source, stages_spec(spec))
-    known = {str(e) for e in source.table("events").select("event").distinct()
-             .to_pyarrow().column("event").to_pylist() if e is not None}
+    known = event_names(source)
     rates = _rates(spec.click_rates or CLICK_RATES, known, bool(spec.click_rates))
     problems = spec.problems or tuple(EventMatcher(p) for p in PROBLEMS if p in known)
     # the staged events feed every lane: computed once

@@ -57,6 +57,18 @@ def p_value(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
     return math.erfc(abs(z) / math.sqrt(2))
 
 
+def stands_out(hits: int, n: int, rest_hits: int, rest_n: int, min_n: int, *, higher: bool
+               ) -> tuple[float, float, float] | None:
+    """``(rate, baseline, p)`` when a group's rate (``hits / n``) is clearly ``higher`` (else
+    lower) than the rest's: both have ``min_n``, the gap is at least ``GAP``, p < ``ALPHA``."""
+    if n < min_n or rest_n < min_n:
+        return None
+    rate, baseline = hits / n, rest_hits / rest_n
+    p = p_value(hits, n, rest_hits, rest_n)
+    gap = rate - baseline if higher else baseline - rate
+    return (rate, baseline, p) if gap >= GAP and p < ALPHA else None
+
+
 def browser_family(agent: str) -> str:
     """A user agent's browser and platform, e.g. ``Safari (iOS)``, ``Chrome (Android)``."""
     platform = ("iOS" if re.search(r"iPhone|iPad|iPod", agent) else
@@ -176,13 +188,11 @@ def _gaps(split: pd.DataFrame, counts: list[int], labels: list[str], dimension: 
             continue
         for group, row in table.iterrows():
             n, passed = int(row[k]), int(row[k + 1])
-            rest_n, rest_passed = counts[k - 1] - n, counts[k] - passed
-            if n < min_n or rest_n < min_n:
+            found_gap = stands_out(passed, n, counts[k] - passed, counts[k - 1] - n, min_n,
+                                   higher=False)
+            if found_gap is None:
                 continue
-            rate, baseline = passed / n, rest_passed / rest_n
-            p = p_value(passed, n, rest_passed, rest_n)
-            if baseline - rate < GAP or p >= ALPHA:
-                continue
+            rate, baseline, p = found_gap
             found.append(_pain(
                 "segment_gap", stage, n * (baseline - rate),
                 f"{dimension} {group}: {rate:.0%} of people go on from {labels[k - 1]} to "
@@ -215,13 +225,10 @@ def low_score_pains(rows: ir.Table, names: dict[str, str], ids: tuple[str, ...],
         all_n, all_low = int(totals["n"].sum()), int(totals["low"].sum())
         for touchpoint, row in totals.iterrows():
             n, low = int(row["n"]), int(row["low"])
-            rest_n, rest_low = all_n - n, all_low - low
-            if n < min_n or rest_n < min_n:
+            found_gap = stands_out(low, n, all_low - low, all_n - n, min_n, higher=True)
+            if found_gap is None:
                 continue
-            share, baseline = low / n, rest_low / rest_n
-            p = p_value(low, n, rest_low, rest_n)
-            if share - baseline < GAP or p >= ALPHA:
-                continue
+            share, baseline, p = found_gap
             mine = answers[answers["_touchpoint"] == touchpoint]
             staged = mine.dropna(subset=["stage"])
             stage = (ids[int(staged.groupby("stage")["n"].sum().idxmax())]
