@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from touchpath.errors import PayloadTooLargeError, ValidationError
-from touchpath.spec.columns import INCOMING, NAMES, rows_to_table
+from touchpath.spec.columns import INCOMING, NAMES, rows_to_table, tuples_to_table
 from touchpath.spec.limits import MAX_EVENT_NAME_CHARS, MAX_ID_CHARS, MAX_MESSAGE_BYTES
 from touchpath.spec.messages import (
     MESSAGE_TYPES,
+    MessageParser,
     ParseOptions,
     check_message_size,
     parse_message,
@@ -86,6 +87,16 @@ def test_six_types_carry_their_own_fields() -> None:
     alias = parse(SIX["alias"])
     assert (alias["previous_id"], alias["user_id"]) == ("a1", "u1")
     assert track["group_id"] is None and track["previous_id"] is None
+
+
+def test_the_parser_gives_the_same_rows_as_tuples_and_their_table() -> None:
+    parser = MessageParser(received_at=RECEIVED, client_ip="10.1.2.3")
+    rows = [{**SIX[kind], "messageId": f"m-{kind}"} for kind in MESSAGE_TYPES]
+    tuples = [parser.row(msg) for msg in rows]
+    dicts = [parse(msg, client_ip="10.1.2.3") for msg in rows]
+    assert [dict(zip(NAMES, t, strict=True)) for t in tuples] == dicts
+    assert tuples_to_table(tuples).equals(rows_to_table(dicts))
+    assert tuples_to_table([]).schema == INCOMING
 
 
 def test_endpoint_type_overrides_message_type() -> None:

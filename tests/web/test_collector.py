@@ -10,11 +10,13 @@ from typing import Any
 
 import orjson
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from touchpath.collect.keys import create_key, revoke_key
 from touchpath.config import load_settings
 from touchpath.web.app import create_app
+from touchpath.web.collector import collector_router
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 
@@ -255,3 +257,32 @@ def test_routes_take_no_query_parameters(client: TestClient) -> None:
                ("track", "identify", "page", "screen", "group", "alias", "batch", "import"))
     response = client.post("/v1/track?_route=batch", json=track(1), headers=KEY)
     assert response.status_code == 200 and response.json()["accepted"] == 1
+
+
+def test_a_body_in_chunks_is_read_whole_and_capped_without_a_length(client: TestClient) -> None:
+    body = orjson.dumps({"batch": [track(i) for i in range(20)]})
+
+    def chunks(data: bytes, size: int = 100) -> Iterator[bytes]:
+        yield from (data[i:i + size] for i in range(0, len(data), size))
+
+    response = client.post("/v1/batch", content=chunks(body), headers=KEY)
+    assert response.status_code == 200 and response.json()["accepted"] == 20
+    huge = b'{"batch": [' + b" " * 600_000 + b"]}"
+    response = client.post("/v1/batch", content=chunks(huge, 64_000), headers=KEY)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_the_fastapi_routes_answer_like_the_fast_door(client: TestClient, tmp_path: Path) -> None:
+    # The app answers POST /v1/* before FastAPI's routing; the router's routes (which document
+    # the API) must still work where the router is mounted on its own.
+    plain = FastAPI()
+    plain.state = client.app.state  # type: ignore[attr-defined]
+    plain.include_router(collector_router(load_settings(env={}, store_path=tmp_path / "x")))
+    batch = {"batch": [track(i) for i in range(3)] + [{"type": "track"}]}
+    fast = client.post("/v1/batch", json=batch, headers=KEY)
+    routed = TestClient(plain).post("/v1/batch", json=batch, headers=KEY)
+    assert routed.status_code == fast.status_code == 200
+    assert routed.json() == fast.json()
+    assert count(client) == 3

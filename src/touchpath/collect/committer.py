@@ -16,13 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from touchpath.errors import OverloadedError, StorageError
-from touchpath.spec.columns import rows_to_table
+from touchpath.spec.columns import NAMES, tuples_to_table
 from touchpath.spec.timestamps import utcnow
 from touchpath.store.duckdb_store import DuckDBStore
 
@@ -44,7 +45,7 @@ class GroupCommitter:
         self._max_rows = max_rows_per_commit
         self._max_pending = max_pending_rows
         self._cv = threading.Condition()
-        self._pending: deque[tuple[list[dict[str, Any]], Future[int]]] = deque()
+        self._pending: deque[tuple[list[tuple[Any, ...]], Future[int]]] = deque()
         self._pending_rows = 0
         self._closed = False
         self._commits = 0
@@ -53,12 +54,19 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name="touchpath-commit", daemon=True)
         self._thread.start()
 
-    def submit(self, rows: list[dict[str, Any]]) -> Future[int]:
-        """Queue rows for the next commit; the future gives the number stored (not duplicate)."""
+    def submit(self, rows: Sequence[tuple[Any, ...]] | Sequence[dict[str, Any]]
+               ) -> Future[int]:
+        """Queue rows for the next commit; the future gives the number of rows submitted.
+
+        Rows are tuples in ``spec.columns.NAMES`` order (what the collector's parser gives) or
+        dicts keyed by those names (missing keys are nulls).
+        """
         future: Future[int] = Future()
         if not rows:
             future.set_result(0)
             return future
+        chunk = [row if isinstance(row, tuple) else tuple(row.get(name) for name in NAMES)
+                 for row in rows]
         with self._cv:
             if self._closed:
                 raise StorageError("the collector is shutting down; retry")
@@ -66,16 +74,16 @@ class GroupCommitter:
                 raise OverloadedError(
                     f"{self._pending_rows:,} events are waiting to be written; retry shortly"
                 )
-            self._pending.append((rows, future))
+            self._pending.append((chunk, future))
             self._pending_rows += len(rows)
             self._cv.notify()
         return future
 
-    def _take(self) -> list[tuple[list[dict[str, Any]], Future[int]]]:
+    def _take(self) -> list[tuple[list[tuple[Any, ...]], Future[int]]]:
         with self._cv:
             while not self._pending and not self._closed:
                 self._cv.wait()
-            taken: list[tuple[list[dict[str, Any]], Future[int]]] = []
+            taken: list[tuple[list[tuple[Any, ...]], Future[int]]] = []
             count = 0
             while self._pending and (
                 not taken or count + len(self._pending[0][0]) <= self._max_rows
@@ -95,7 +103,7 @@ class GroupCommitter:
             started = time.perf_counter()
             try:
                 since = utcnow() - (self._dedupe_window or timedelta(days=36500))
-                self._store.write(rows_to_table(rows), recent_ids_since=since)
+                self._store.write(tuples_to_table(rows), recent_ids_since=since)
             except Exception as exc:
                 for _, future in taken:
                     future.set_exception(exc)

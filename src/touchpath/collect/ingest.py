@@ -17,12 +17,12 @@ from typing import Any
 import orjson
 
 from touchpath.errors import PayloadTooLargeError, RateLimitError, ValidationError
-from touchpath.spec.limits import MAX_BATCH_MESSAGES
+from touchpath.spec.limits import MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES
 from touchpath.spec.messages import (
     MESSAGE_TYPES,
+    MessageParser,
     ParseOptions,
     check_message_size,
-    parse_message,
 )
 from touchpath.spec.timestamps import parse_iso
 
@@ -32,7 +32,8 @@ ROUTES = (*MESSAGE_TYPES, *BATCH_ROUTES)
 
 @dataclass
 class Parsed:
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    """Incoming rows in ``spec.columns.NAMES`` order."""
     rejected: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -45,8 +46,8 @@ def parse_payload(route: str, payload: dict[str, Any], *, received_at: datetime,
     """Validate a request's messages; raise for a request that is wrong as a whole."""
     parsed = Parsed()
     if route not in BATCH_ROUTES:
-        parsed.rows.append(parse_message(payload, message_type=route, received_at=received_at,
-                                         options=options, client_ip=client_ip))
+        parser = MessageParser(received_at=received_at, options=options, client_ip=client_ip)
+        parsed.rows.append(parser.row(payload, route))
         return parsed
     batch = payload.get("batch")
     if not isinstance(batch, list):
@@ -59,17 +60,19 @@ def parse_payload(route: str, payload: dict[str, Any], *, received_at: datetime,
     shared = payload.get("context")
     if shared is not None and not isinstance(shared, dict):
         raise ValidationError("must be a JSON object", field="context")
+    parser = MessageParser(received_at=received_at, options=options, sent_at=sent_at,
+                           client_ip=client_ip)
+    row, rows, dumps = parser.row, parsed.rows, orjson.dumps
     for index, message in enumerate(batch):
-        where = f"batch[{index}]."
         try:
             if isinstance(message, dict):
-                check_message_size(orjson.dumps(message), f"batch[{index}]")
-            if shared and isinstance(message, dict):
-                own = message.get("context")
-                message = {**message, "context": {**shared, **own} if isinstance(own, dict)
-                           else shared}
-            parsed.rows.append(parse_message(message, received_at=received_at, options=options,
-                                             sent_at=sent_at, client_ip=client_ip, where=where))
+                if len(serialised := dumps(message)) > MAX_MESSAGE_BYTES:
+                    check_message_size(serialised, f"batch[{index}]")
+                if shared:
+                    own = message.get("context")
+                    message = {**message, "context": {**shared, **own} if isinstance(own, dict)
+                               else shared}
+            rows.append(row(message, None, f"batch[{index}]."))
         except ValidationError as error:
             parsed.rejected.append(_reject(index, error))
     return parsed

@@ -19,7 +19,7 @@ import orjson
 from touchpath.errors import PayloadTooLargeError, ValidationError
 from touchpath.identity.keys import email_hash, phone_hash
 from touchpath.privacy import anonymise_ip
-from touchpath.spec.columns import EVENT_OF_TYPE
+from touchpath.spec.columns import EVENT_OF_TYPE, NAMES
 from touchpath.spec.limits import MAX_EVENT_NAME_CHARS, MAX_ID_CHARS, MAX_MESSAGE_BYTES
 from touchpath.spec.timestamps import FUTURE_TOLERANCE, corrected_timestamp, parse_iso
 
@@ -99,8 +99,8 @@ def _revenue(properties: dict[str, Any], where: str) -> float | None:
     )
 
 
-def _dump(value: dict[str, Any]) -> str | None:
-    return orjson.dumps(value).decode() if value else None
+_dumps = orjson.dumps
+_EMPTY: dict[str, Any] = {}  # shared, never written: stands for an absent object
 
 
 def parse_message(
@@ -125,117 +125,160 @@ def parse_message(
     >>> row["event"], row["user_id"]
     ('Signed Up', 'u1')
     """
-    if not isinstance(msg, dict):
-        raise ValidationError(f"must be a JSON object, got {type(msg).__name__}",
-                              field=where.rstrip(".") or None)
-    kind = message_type or msg.get("type")
-    if kind not in MESSAGE_TYPES:
-        raise ValidationError(
-            f"must be one of {', '.join(MESSAGE_TYPES)}, got {kind!r}", field=where + "type"
-        )
+    parser = MessageParser(received_at=received_at, options=options, sent_at=sent_at,
+                           client_ip=client_ip)
+    return dict(zip(NAMES, parser.row(msg, message_type, where), strict=True))
 
-    anonymous_id = _id(msg, "anonymousId", where)
-    user_id = _id(msg, "userId", where)
-    if anonymous_id is None and user_id is None:
-        raise ValidationError(
-            "a message needs a userId or an anonymousId", field=where + "userId"
-        )
-    message_id = _id(msg, "messageId", where) or str(uuid.uuid4())
 
-    properties = _object(msg, "properties", where)
-    traits = _object(msg, "traits", where)
-    context = _object(msg, "context", where)
-    campaign = _object(context, "campaign", where + "context.")
-    page = _object(context, "page", where + "context.")
-    context_traits = _object(context, "traits", where + "context.")
+class MessageParser:
+    """Parses the messages of one request: what they share (the times, the settings, the
+    client's anonymised address) is worked out once.
 
-    event: str | None
-    name = _string(msg, "name", where + "name")
-    group_id = previous_id = None
-    if kind == "track":
-        event = _string(msg, "event", where + "event")
-        if not event:
-            raise ValidationError("a track call needs an event name", field=where + "event")
-        if len(event) > MAX_EVENT_NAME_CHARS:
+    :meth:`row` gives a tuple in the order of ``spec.columns.NAMES`` (the collector builds its
+    Arrow columns from these); :func:`parse_message` is the same parse as a dict.
+    """
+
+    def __init__(self, *, received_at: datetime, options: ParseOptions = ParseOptions(),
+                 sent_at: datetime | None = None, client_ip: str | None = None) -> None:
+        self.received_at = received_at
+        self.latest = received_at + FUTURE_TOLERANCE
+        self.options = options
+        self.sent_at = sent_at
+        self.email_on = "email" in options.match_keys
+        self.phone_on = "phone" in options.match_keys
+        self.client_ip = anonymise_ip(client_ip, options.ip_mode, options.ip_salt)
+
+    def row(self, msg: object, message_type: str | None = None,
+            where: str = "") -> tuple[Any, ...]:
+        """Validate one message; its incoming row in ``NAMES`` order, or ValidationError."""
+        if not isinstance(msg, dict):
+            raise ValidationError(f"must be a JSON object, got {type(msg).__name__}",
+                                  field=where.rstrip(".") or None)
+        kind = message_type or msg.get("type")
+        if kind not in MESSAGE_TYPES:
             raise ValidationError(
-                f"longer than {MAX_EVENT_NAME_CHARS} characters", field=where + "event"
+                f"must be one of {', '.join(MESSAGE_TYPES)}, got {kind!r}", field=where + "type"
             )
-    else:
-        event = EVENT_OF_TYPE[kind]
-        if kind == "group":
-            group_id = _id(msg, "groupId", where)
-            if group_id is None:
-                raise ValidationError("a group call needs a groupId", field=where + "groupId")
-        elif kind == "alias":
-            previous_id = _id(msg, "previousId", where)
-            if previous_id is None or user_id is None:
+
+        anonymous_id = _id(msg, "anonymousId", where)
+        user_id = _id(msg, "userId", where)
+        if anonymous_id is None and user_id is None:
+            raise ValidationError(
+                "a message needs a userId or an anonymousId", field=where + "userId"
+            )
+        message_id = _id(msg, "messageId", where) or str(uuid.uuid4())
+
+        properties = _object(msg, "properties", where)
+        traits = _object(msg, "traits", where)
+        context = _object(msg, "context", where)
+        if context:
+            campaign = _object(context, "campaign", where + "context.")
+            page = _object(context, "page", where + "context.")
+            context_traits = _object(context, "traits", where + "context.")
+        else:
+            campaign = page = context_traits = _EMPTY
+
+        event: str | None
+        name = _string(msg, "name", where + "name") if "name" in msg else None
+        group_id = previous_id = None
+        if kind == "track":
+            event = _string(msg, "event", where + "event")
+            if not event:
+                raise ValidationError("a track call needs an event name", field=where + "event")
+            if len(event) > MAX_EVENT_NAME_CHARS:
                 raise ValidationError(
-                    "an alias call needs a previousId and a userId",
-                    field=where + ("previousId" if previous_id is None else "userId"),
+                    f"longer than {MAX_EVENT_NAME_CHARS} characters", field=where + "event"
                 )
-        if kind in ("page", "screen") and name is None:
-            name = _string(properties, "name", where + "properties.name")
+        else:
+            event = EVENT_OF_TYPE[kind]
+            if kind == "group":
+                group_id = _id(msg, "groupId", where)
+                if group_id is None:
+                    raise ValidationError("a group call needs a groupId",
+                                          field=where + "groupId")
+            elif kind == "alias":
+                previous_id = _id(msg, "previousId", where)
+                if previous_id is None or user_id is None:
+                    raise ValidationError(
+                        "an alias call needs a previousId and a userId",
+                        field=where + ("previousId" if previous_id is None else "userId"),
+                    )
+            if kind in ("page", "screen") and name is None:
+                name = _string(properties, "name", where + "properties.name")
 
-    original = _time(msg, "originalTimestamp", where) or _time(msg, "timestamp", where)
-    own_sent_at = _time(msg, "sentAt", where) or sent_at
-    timestamp = corrected_timestamp(received_at, own_sent_at, original, where + "sentAt")
-    if timestamp > received_at + FUTURE_TOLERANCE:
-        raise ValidationError(
-            "is more than a day in the future; check the device clock or send sentAt",
-            field=where + ("originalTimestamp" if "originalTimestamp" in msg else "timestamp"),
+        received_at = self.received_at
+        original = _time(msg, "originalTimestamp", where) or _time(msg, "timestamp", where)
+        own_sent_at = _time(msg, "sentAt", where) or self.sent_at
+        if original is None:
+            timestamp = received_at
+        else:
+            timestamp = corrected_timestamp(received_at, own_sent_at, original,
+                                            where + "sentAt")
+            if timestamp > self.latest:
+                raise ValidationError(
+                    "is more than a day in the future; check the device clock or send sentAt",
+                    field=where + ("originalTimestamp" if "originalTimestamp" in msg
+                                   else "timestamp"),
+                )
+
+        email = phone = None
+        if self.email_on or self.phone_on:
+            all_traits = traits or context_traits
+            if self.email_on:
+                raw_email = all_traits.get("email") or context_traits.get("email")
+                if raw_email is not None:
+                    email = email_hash(raw_email)
+            if self.phone_on:
+                raw_phone = all_traits.get("phone") or context_traits.get("phone")
+                if raw_phone is not None:
+                    phone = phone_hash(raw_phone, self.options.default_country_code)
+
+        ip = self.client_ip
+        if "ip" in context:  # the device's own address beats the connection's
+            context_ip = context["ip"]
+            if isinstance(context_ip, str):
+                ip = anonymise_ip(context_ip, self.options.ip_mode, self.options.ip_salt)
+            context = {k: v for k, v in context.items() if k != "ip"}
+
+        referrer = page.get("referrer") or (
+            _object(context, "referrer", where + "context.").get("url") if context else None)
+        page_url = page.get("url")
+        currency = properties.get("currency")
+        return (
+            message_id,
+            kind,
+            event,
+            name,
+            anonymous_id,
+            user_id,
+            group_id,
+            previous_id,
+            timestamp,
+            original,
+            own_sent_at,
+            received_at,
+            self.options.source,
+            None,  # channel: classified by the store
+            _string(campaign, "source", where + "context.campaign.source") if campaign
+            else None,
+            _string(campaign, "medium", where + "context.campaign.medium") if campaign
+            else None,
+            _string(campaign, "name", where + "context.campaign.name") if campaign else None,
+            referrer if isinstance(referrer, str) and referrer else None,
+            page_url if isinstance(page_url, str) else None,
+            _id(context, "sessionId", where + "context.") if context else None,
+            _revenue(properties, where) if kind == "track" and properties else None,
+            currency if isinstance(currency, str) else None,
+            email,
+            phone,
+            ip,
+            _dumps(properties).decode() if properties else None,
+            # RudderStack's SDK sends identify traits in context.traits
+            _dumps(traits).decode() if traits
+            else _dumps(context_traits).decode() if kind == "identify" and context_traits
+            else None,
+            _dumps(context).decode() if context else None,
         )
-
-    email = phone = None
-    if options.match_keys:
-        all_traits = traits or context_traits
-        if "email" in options.match_keys:
-            email = email_hash(all_traits.get("email") or context_traits.get("email"))
-        if "phone" in options.match_keys:
-            phone = phone_hash(
-                all_traits.get("phone") or context_traits.get("phone"),
-                options.default_country_code,
-            )
-
-    context_ip = context.get("ip")
-    ip = anonymise_ip(context_ip if isinstance(context_ip, str) else client_ip,
-                      options.ip_mode, options.ip_salt)
-    if ip is not None or "ip" in context:
-        context = {k: v for k, v in context.items() if k != "ip"}
-
-    referrer = page.get("referrer") or _object(context, "referrer", where + "context.").get("url")
-    row: dict[str, Any] = {
-        "message_id": message_id,
-        "type": kind,
-        "event": event,
-        "name": name,
-        "anonymous_id": anonymous_id,
-        "user_id": user_id,
-        "group_id": group_id,
-        "previous_id": previous_id,
-        "timestamp": timestamp,
-        "original_timestamp": original,
-        "sent_at": own_sent_at,
-        "received_at": received_at,
-        "source": options.source,
-        "channel": None,
-        "utm_source": _string(campaign, "source", where + "context.campaign.source"),
-        "utm_medium": _string(campaign, "medium", where + "context.campaign.medium"),
-        "utm_campaign": _string(campaign, "name", where + "context.campaign.name"),
-        "referrer": referrer if isinstance(referrer, str) and referrer else None,
-        "page_url": page.get("url") if isinstance(page.get("url"), str) else None,
-        "session_id": _id(context, "sessionId", where + "context."),
-        "revenue": _revenue(properties, where) if kind == "track" else None,
-        "currency": properties.get("currency") if isinstance(properties.get("currency"), str)
-        else None,
-        "email_hash": email,
-        "phone_hash": phone,
-        "ip": ip,
-        "properties": _dump(properties),
-        # RudderStack's SDK sends identify traits in context.traits
-        "traits": _dump(traits or (context_traits if kind == "identify" else {})),
-        "context": _dump(context),
-    }
-    return row
 
 
 def check_message_size(raw: bytes, where: str = "") -> None:

@@ -34,7 +34,7 @@ from touchpath.errors import AuthError, RateLimitError, TouchpathError
 from touchpath.store.duckdb_store import DuckDBStore
 from touchpath.voice.cases import WebhookSender
 from touchpath.web.analyses import analyses_router
-from touchpath.web.collector import collector_router
+from touchpath.web.collector import HOT_PATHS, Collector, collector_router
 from touchpath.web.dashboard import dashboard_router
 from touchpath.web.surveys import is_public_survey_path, surveys_router
 
@@ -66,6 +66,7 @@ CORS_HEADERS = {
     "Access-Control-Max-Age": "86400",
     "Access-Control-Expose-Headers": "Retry-After",
 }
+RAW_CORS_HEADERS = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
 
 
 def is_cors_path(path: str) -> bool:
@@ -78,7 +79,7 @@ class WriteRoutesCors:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in CORS_HEADERS.items()]
+        self.headers = RAW_CORS_HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not is_cors_path(scope["path"]):
@@ -126,6 +127,39 @@ class LakeRoller:
         self.roll()
 
 
+def error_response(exc: Exception, path: str) -> JSONResponse:
+    """The JSON error envelope for ``exc``: a TouchpathError answers its own status (429 and
+    503 with ``Retry-After``); anything else is logged and answers 503 without its detail
+    (nothing was stored for the request, since writes are atomic: the client retries)."""
+    if isinstance(exc, TouchpathError):
+        response = JSONResponse(_envelope(exc.to_dict()), status_code=exc.status)
+        if isinstance(exc, RateLimitError):
+            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        elif exc.status == 503:
+            response.headers["Retry-After"] = "1"
+        return response
+    logger.error("unexpected error on %s", path, exc_info=exc)
+    response = _error(503, "storage_error", "the request failed and stored nothing; retry")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
+class TouchpathApp(FastAPI):
+    """FastAPI, with the collector's write routes (``POST /v1/track`` ...) answered first by
+    :meth:`Collector.asgi` (plain ASGI, with the write routes' CORS headers); the FastAPI
+    routes of the same paths document them in OpenAPI."""
+
+    collector: Collector
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] == "POST"
+                and scope["path"] in HOT_PATHS):
+            await self.collector.asgi(self, scope, receive, send,
+                                      error_response=error_response, cors=RAW_CORS_HEADERS)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI:
     """Build the app on ``settings``; the store opens at start-up and closes at shutdown."""
     token = admin_token or settings.admin_token or secrets.token_urlsafe(24)
@@ -148,7 +182,7 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
                 roller.close()  # and roll it to the lake
             store.close()
 
-    app = FastAPI(
+    app = TouchpathApp(
         title="touchpath",
         version=__version__,
         description="Customer-journey analytics: collector and API.",
@@ -160,21 +194,13 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
 
     @app.exception_handler(TouchpathError)
     async def _touchpath_error(request: Request, exc: TouchpathError) -> JSONResponse:
-        response = JSONResponse(_envelope(exc.to_dict()), status_code=exc.status)
-        if isinstance(exc, RateLimitError):
-            response.headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-        elif exc.status == 503:
-            response.headers["Retry-After"] = "1"
-        return response
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Nothing was stored for this request (writes are atomic): tell the client to retry.
         # This handler runs outside the middleware stack, so the CORS headers of the write
-        # routes are added here; the detail goes to the log, not to the client.
-        logger.exception("unexpected error on %s", request.url.path)
-        response = _error(503, "storage_error", "the request failed and stored nothing; retry")
-        response.headers["Retry-After"] = "1"
+        # routes are added here.
+        response = error_response(exc, request.url.path)
         if is_cors_path(request.url.path):
             response.headers.update(CORS_HEADERS)
         return response
@@ -201,7 +227,8 @@ def create_app(settings: Settings, *, admin_token: str | None = None) -> FastAPI
             raise AuthError("send the admin token as 'Authorization: Bearer <token>'",
                             field="authorization")
 
-    app.include_router(collector_router(settings))
+    app.collector = Collector(settings)
+    app.include_router(collector_router(settings, app.collector))
     app.include_router(analyses_router(admin, store))
     app.include_router(surveys_router(admin, store))
     app.include_router(dashboard_router(store))
