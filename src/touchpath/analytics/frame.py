@@ -83,6 +83,18 @@ def materialized(table: ir.Table) -> Iterator[ir.Table]:
     yield ibis.memtable(table.to_pyarrow())
 
 
+@contextmanager
+def computed_once(table: ir.Table) -> Iterator[ir.Table]:
+    """``table`` computed once although one query reads it several times: cached on Spark,
+    which would compute a common table expression again at every reference; unchanged on
+    DuckDB, which materialises a CTE that is read more than once."""
+    if _backend_name(table) != "pyspark":
+        yield table
+        return
+    with table.cache() as cached:
+        yield cached
+
+
 def property_value(table: ir.Table, name: str) -> ir.Value:
     """The column or JSON value a filter names (``channel``, ``properties.plan``, ...)."""
     head, _, rest = name.partition(".")

@@ -18,6 +18,7 @@ The rules in full: ``docs/retention.md``.
 from __future__ import annotations
 
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar, Literal
@@ -30,6 +31,7 @@ from touchpath.analytics.filters import DateRange, EventMatcher, Filters
 from touchpath.analytics.frame import (
     ORDER,
     check_events,
+    computed_once,
     date_bounds,
     matches,
     person_properties,
@@ -239,35 +241,37 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
         entries = entries.join(props, "person_id")
     horizon = ibis.least(offset(end, entries.entry_at, spec.period, spec.windows) - 1,
                          spec.periods - 1)
-    members = entries.mutate(horizon=horizon)
-
     returns = history.filter(matches(history, spec.return_event)).select(
         "person_id", at=history.timestamp, at_id=history.message_id, revenue=history.revenue)
-    pairs = members.join(returns, [members.person_id == returns.person_id,
-                                   returns.at >= members.entry_at])
-    pairs = pairs.filter((pairs.at > pairs.entry_at) | (pairs.at_id >= pairs.entry_id))
-    pairs = pairs.mutate(k=offset(pairs.at, pairs.entry_at, spec.period, spec.windows))
+    by_period = spec.measure == "persons" and spec.windows == "calendar"
+    with ExitStack() as stack:
+        # read by several parts of the one query below
+        members = stack.enter_context(computed_once(entries.mutate(horizon=horizon)))
+        if by_period:
+            returns = stack.enter_context(computed_once(
+                _last_return_per_period(returns, spec.period)))
+        cells = _cells(members, returns, end, spec, by_period).to_pandas()
+    persons = cells[cells["part"] == PERSON_PART]
+    people = pd.DataFrame({
+        "person_id": persons["cohort"].astype(str),
+        "last_seen": pd.to_datetime(persons["n"].round().astype("int64"), unit="us"),
+    }).sort_values("person_id")
+    return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.end)
 
+
+def _cells(members: ir.Table, returns: ir.Table, end: ir.TimestampValue, spec: RetentionSpec,
+           by_period: bool) -> ir.Table:
+    """One query for every aggregate the cohort table needs (``part``, ``cohort``, ``k``,
+    ``n``), the churned people riding along. ``returns`` is every return event, or with
+    ``by_period`` each person's last return of each calendar period."""
     parts = [_part("size", members.group_by(["cohort", "horizon"]).agg(n=members.count())
                    .rename(k="horizon"))]
-    if spec.measure == "revenue":
-        counted = pairs.filter(pairs.k <= pairs.horizon)
-        parts.append(_part("value", counted.group_by(["cohort", "k"]).agg(
-            n=counted.revenue.fill_null(0).sum())))
-        first = counted.filter(counted.k == 0)
-        base = first.group_by(["cohort", "horizon"]).agg(n=first.revenue.fill_null(0).sum())
-        parts.append(_part("base", base.rename(k="horizon")))
-    elif spec.mode == "on":
-        counted = pairs.filter(pairs.k <= pairs.horizon).select(
-            "cohort", "person_id", "entry_at", "k").distinct()
-        parts.append(_part("value", counted.group_by(["cohort", "k"]).agg(n=counted.count())))
+    if by_period:
+        parts.append(_counted_by_period(members, returns, spec))
+        seen_at = returns.group_by("person_id").agg(last_return=returns.last_at.max())
     else:
-        furthest = pairs.group_by(["cohort", "person_id", "entry_at", "horizon"]).agg(
-            last=pairs.k.max())
-        furthest = furthest.mutate(k=ibis.least(furthest["last"], furthest.horizon))
-        parts.append(_part("reach", furthest.group_by(["cohort", "k"]).agg(n=furthest.count())))
-
-    seen_at = returns.group_by("person_id").agg(last_return=returns.at.max())
+        parts.append(_counted_by_event(members, returns, spec))
+        seen_at = returns.group_by("person_id").agg(last_return=returns.at.max())
     last = members.group_by("person_id").agg(last_entry=members.entry_at.max())
     last = last.left_join(seen_at, "person_id").drop("person_id_right")
     last = last.mutate(last_seen=ibis.greatest(last.last_entry,
@@ -283,13 +287,64 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
                                 k=ibis.literal(0, type="int64"),
                                 n=churned.last_seen.delta(epoch, unit="microsecond")
                                 .cast("float64")))
-    cells = ibis.union(*parts).to_pandas()
-    persons = cells[cells["part"] == PERSON_PART]
-    people = pd.DataFrame({
-        "person_id": persons["cohort"].astype(str),
-        "last_seen": pd.to_datetime(persons["n"].round().astype("int64"), unit="us"),
-    }).sort_values("person_id")
-    return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.end)
+    return ibis.union(*parts)
+
+
+def _last_return_per_period(returns: ir.Table, period: str) -> ir.Table:
+    """Each person's last return event of each calendar period: ``person_id``, ``p``,
+    ``last_at``, ``last_id``. A person came back in period ``p`` at or after an entry exactly
+    when that period's last return is not before the entry, so the per-event join becomes a
+    join with one row per person and period (the hand-written form of retention)."""
+    keyed = returns.mutate(p=period_index(returns.at, period))
+    last = keyed.group_by(["person_id", "p"]).agg(
+        _last=ibis.struct({"at": keyed.at, "id": keyed.at_id}).max())
+    return last.select("person_id", "p", last_at=last._last["at"], last_id=last._last["id"])
+
+
+def _counted_by_period(members: ir.Table, by_period: ir.Table, spec: RetentionSpec
+                       ) -> ir.Table:
+    """Retained members per cohort and calendar period (``measure="persons"``)."""
+    members = members.mutate(entry_p=period_index(members.entry_at, spec.period))
+    pairs = members.join(by_period, [members.person_id == by_period.person_id,
+                                     by_period.p >= members.entry_p])
+    after_entry = ((pairs.p > pairs.entry_p) | (pairs.last_at > pairs.entry_at)
+                   | ((pairs.last_at == pairs.entry_at) & (pairs.last_id >= pairs.entry_id)))
+    pairs = pairs.filter(after_entry).mutate(k=pairs.p - pairs.entry_p)
+    if spec.mode == "on":  # one row per member and period already: no distinct needed
+        counted = pairs.filter(pairs.k <= pairs.horizon)
+        return _part("value", counted.group_by(["cohort", "k"]).agg(n=counted.count()))
+    return _reach(pairs)
+
+
+def _counted_by_event(members: ir.Table, returns: ir.Table, spec: RetentionSpec) -> ir.Table:
+    """Retained members (or revenue) per cohort and period, from every return event: rolling
+    windows depend on each entry's exact time, revenue on each event."""
+    pairs = members.join(returns, [members.person_id == returns.person_id,
+                                   returns.at >= members.entry_at])
+    pairs = pairs.filter((pairs.at > pairs.entry_at) | (pairs.at_id >= pairs.entry_id))
+    pairs = pairs.mutate(k=offset(pairs.at, pairs.entry_at, spec.period, spec.windows))
+    if spec.measure == "revenue":
+        counted = pairs.filter(pairs.k <= pairs.horizon)
+        first = counted.filter(counted.k == 0)
+        base = first.group_by(["cohort", "horizon"]).agg(n=first.revenue.fill_null(0).sum())
+        return ibis.union(
+            _part("value", counted.group_by(["cohort", "k"]).agg(
+                n=counted.revenue.fill_null(0).sum())),
+            _part("base", base.rename(k="horizon")))
+    if spec.mode == "on":
+        counted = pairs.filter(pairs.k <= pairs.horizon).select(
+            "cohort", "person_id", "entry_at", "k").distinct()
+        return _part("value", counted.group_by(["cohort", "k"]).agg(n=counted.count()))
+    return _reach(pairs)
+
+
+def _reach(pairs: ir.Table) -> ir.Table:
+    """``mode="on_or_after"``: members by the furthest period they came back in (capped at
+    what was observable for them)."""
+    furthest = pairs.group_by(["cohort", "person_id", "entry_at", "horizon"]).agg(
+        last=pairs.k.max())
+    furthest = furthest.mutate(k=ibis.least(furthest["last"], furthest.horizon))
+    return _part("reach", furthest.group_by(["cohort", "k"]).agg(n=furthest.count()))
 
 
 def first_events(events: ir.Table, period: str | None = None) -> ir.Table:
