@@ -7,11 +7,14 @@ import json
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from touchpath.collect.importer import import_file
+from touchpath.collect.importer import AUTO_FORMATS, _general_time_sql, _time_sql, import_file
 from touchpath.collect.mapping import ImportMapping, load_mapping, mapping_from_dict
 from touchpath.config import load_settings
 from touchpath.errors import ConfigError, ValidationError
@@ -257,3 +260,123 @@ def test_progress_reports_every_row(store: DuckDBStore, tmp_path: Path) -> None:
     import_file(store, src, ImportMapping(columns={"user_id": "user", "timestamp": "at"},
                                           event="E"), progress=lambda d, t: seen.append((d, t)))
     assert seen[0] == (0, 50) and seen[-1] == (50, 50)
+
+
+def test_content_hash_ids_and_lines_stay_those_of_earlier_versions(
+    store: DuckDBStore, tmp_path: Path
+) -> None:
+    # Ids written by earlier versions must be found again, or a re-import would store twice.
+    src = tmp_path / "visits.csv"
+    src.write_text("email,at,page\na@x.com,2024-05-01 10:00,home\n1,2,3,4\n"
+                   "a@x.com,2024-05-01 10:00,home\nb@x.com,2024-05-02 10:00,\"two\nlines\"\n")
+    summary = import_file(store, src, ImportMapping(
+        columns={"email": "email", "timestamp": "at"}, event="Visit", source="web"))
+    assert (summary.stored, summary.rejected) == (3, 1)
+    rows = store.sql("SELECT message_id, context FROM events ORDER BY context").to_pylist()
+    assert [(r["message_id"], json.loads(r["context"])["import"]["line"]) for r in rows] == [
+        ("imp-bc1c741464a920d0ec6dc429d49bd552", 2),
+        ("imp-406dbbd6e3642a49bd75ff55ca1f934e", 4),
+        ("imp-94e8425ce77351b30841eecf4add5e87", 5),
+    ]
+    assert json.loads(rows[0]["context"]) == {"import": {"file": "visits.csv", "line": 2}}
+
+
+def test_an_empty_message_id_is_a_rejected_row(store: DuckDBStore, tmp_path: Path) -> None:
+    src = tmp_path / "pos.csv"
+    src.write_text("receipt,email,at\nr1,a@x.com,2024-05-01 10:00\n,b@x.com,2024-05-01 11:00\n")
+    summary = import_file(store, src, ImportMapping(
+        columns={"message_id": "receipt", "email": "email", "timestamp": "at"}, event="E"))
+    assert (summary.stored, summary.rejected) == (1, 1)
+    rejects = _rejects(Path(summary.rejects_file or ""))
+    assert [(r["line"], r["reason"]) for r in rejects] == [("3", "message_id: empty")]
+
+
+def _events(store: DuckDBStore) -> list[dict[str, object]]:
+    return store.sql(
+        "SELECT * EXCLUDE (loaded_at, received_at) FROM events ORDER BY message_id").to_pylist()
+
+
+def test_chunked_import_and_the_general_write_path_store_the_same_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import's insert in ranges of rows, in one range, and the Arrow path of
+    ``DuckDBStore.write`` store identical rows (persons, channels, keys) for one file."""
+    lines = ["receipt,email,phone,user,at,total,utm_source,utm_medium"]
+    for i in range(23):
+        lines.append(f"r{i},c{i % 4}@x.com,{'054-123456' + str(i % 3) if i % 5 else ''},"
+                     f"{'u' + str(i % 2) if i % 7 == 0 else ''},2024-05-0{1 + i % 9} 10:00,"
+                     f"{i}.5,{'google' if i % 3 else ''},{'cpc' if i % 6 else ''}")
+    src = tmp_path / "rows.csv"
+    src.write_text("\n".join(lines) + "\n1,2,3,4,5,6,7,8,9\n")
+    mapping = ImportMapping(
+        columns={"message_id": "receipt", "email": "email", "phone": "phone",
+                 "user_id": "user", "timestamp": "at", "revenue": "total",
+                 "utm_source": "utm_source", "utm_medium": "utm_medium"},
+        event="Order Completed", timezone="Asia/Jerusalem")
+    stored = []
+    incoming = pa.table({})
+    for name, chunk in (("one", 1_000_000), ("ranges", 4)):
+        monkeypatch.setattr("touchpath.collect.importer.CHUNK_ROWS", chunk)
+        seen: list[tuple[int, int]] = []
+        with DuckDBStore(load_settings(env={}, store_path=tmp_path / f"{name}.duckdb",
+                                       default_country_code="972")) as target:
+            summary = import_file(target, src, mapping,
+                                  progress=lambda d, t, seen=seen: seen.append((d, t)))
+            assert (summary.stored, summary.rejected) == (23, 1)
+            stored.append(_events(target))
+            incoming = target.sql("SELECT * EXCLUDE (person_id, session_index, loaded_at, "
+                                  "channel) FROM events")
+        assert seen[-1] == (23, 23) and seen == sorted(seen)
+        if name == "ranges":
+            assert len(seen) > 3
+    assert stored[0] == stored[1]
+    with DuckDBStore(load_settings(env={}, store_path=tmp_path / "arrow.duckdb",
+                                   default_country_code="972")) as target:
+        target.write(incoming)  # channel unset: classified again from the utm columns
+        assert _events(target) == stored[0]
+
+
+_LAYOUTS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%d.%m.%Y",
+            "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S.%f", "%Y%m%d"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2037, 1, 1)),
+    layout=st.sampled_from(_LAYOUTS),
+    suffix=st.sampled_from(["", "Z", "z", "+03:00", "-0500", " +02", " UTC", "  ", ".5"]),
+    epoch=st.sampled_from([None, "s", "ms", "s.f"]),
+    junk=st.text(alphabet="0123456789-:+TZ. /", max_size=20),
+    zone=st.sampled_from(["UTC", "Asia/Jerusalem", "America/New_York"]),
+)
+def test_the_fast_time_rule_agrees_with_the_general_rules(
+    moment: datetime, layout: str, suffix: str, epoch: str | None, junk: str, zone: str
+) -> None:
+    """Text times take a shortcut when DuckDB casts them (see importer._time_sql); for every
+    text the shortcut gives what the documented rules give."""
+    stamp = moment.timestamp()
+    if epoch == "s":
+        texts = [str(int(stamp))]
+    elif epoch == "ms":
+        texts = [str(int(stamp * 1000))]
+    elif epoch == "s.f":
+        texts = [f"{stamp:.3f}"]
+    else:
+        texts = [moment.strftime(layout) + suffix]
+    texts.append(junk)
+    mapping = ImportMapping(columns={"timestamp": "t"}, timezone=zone)
+    params = {"tz": zone, "auto": AUTO_FORMATS}
+    with duckdb.connect() as con:
+        for text in texts:
+            general = _general_time_sql("trim(CAST(r.t AS VARCHAR))")
+            rows = con.execute(
+                f"SELECT {_time_sql('t', 'VARCHAR', mapping)}, {general} "
+                "FROM (SELECT $text AS t) r",
+                {**_used_params(_time_sql("t", "VARCHAR", mapping) + general, params),
+                 "text": text},
+            ).fetchall()
+            assert rows[0][0] == rows[0][1], text
+
+
+def _used_params(sql: str, params: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in params.items() if f"${k}" in sql}

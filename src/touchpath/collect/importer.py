@@ -1,8 +1,9 @@
 """File imports: CSV, Parquet and JSONL exports of CRM, POS and help-desk systems.
 
-DuckDB reads the file (in parallel, natively) into a staging table; one SQL pass turns the
-mapped columns into touchpoints and gives every bad row its reason; good rows go to the store's
-write path in chunks (deduplicated, classified, stitched), so an import is re-runnable: a row's
+DuckDB reads the file (in parallel, natively) and one SQL pass turns the mapped columns into
+touchpoints in a staging table (``_prep``, in file order), giving every bad row its reason; the
+good rows go to the store's write path in one transaction (deduplicated, classified, stitched,
+inserted in ranges for the progress bar), so an import is re-runnable: a row's
 ``message_id`` is its mapped id column or a hash of its content and its occurrence in the file,
 and re-importing the same file stores nothing twice.
 
@@ -40,6 +41,8 @@ AUTO_FORMATS = ["%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d.%m.%Y %H:
 _OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 
 Progress = Callable[[int, int], None]
+_NUMBERS = frozenset(("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT",
+                      "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"))
 STAGING_TABLES = ("_raw", "_prep", "_pos", "_bad", "_rejects", "_text", "_lines", "_ok", "_rej",
                   "_rej_scan")
 
@@ -51,9 +54,8 @@ _PREPARED = frozenset((
 """Output columns ``_prep`` holds under the same name; the others are computed below."""
 _COMPUTED = {
     "type": "$type",
-    "original_timestamp": "timestamp",
+    "original_timestamp": "p.timestamp",
     "received_at": "$now",
-    "context": "CAST(json_object('import', json_object('file', $file, 'line', _line)) AS VARCHAR)",
 }
 
 
@@ -93,26 +95,23 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> dict[str, str]:
-    """Load the file into ``_raw`` (line numbers into ``_pos``, structural rejects into
-    ``_bad``); returns the file's columns and their types, in file order."""
+_CSV = ("read_csv($p, all_varchar = true, header = true, store_rejects = true, "
+        "rejects_table = '_rej', rejects_scan = '_rej_scan')")
+
+
+def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str, copy: bool
+           ) -> tuple[dict[str, str], str]:
+    """Open the file: returns its columns and their types (in file order) and the SQL the
+    conversion pass reads it from. CSV and Parquet are read by that pass itself unless
+    ``copy`` (content-hash ids need a staged ``_raw`` with file-order row ids); JSONL is
+    always staged: its lines are checked one by one first. Structural rejects go to ``_bad``.
+    """
     _drop_staging(cur)
     cur.execute("CREATE OR REPLACE TEMP TABLE _bad (line BIGINT, reason VARCHAR, raw VARCHAR)")
     p = {"p": str(path)}
+    reader = _CSV if fmt == "csv" else "read_parquet($p)"
     try:
-        if fmt == "csv":
-            cur.execute(
-                "CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM read_csv($p, "
-                "all_varchar = true, header = true, store_rejects = true, "
-                "rejects_table = '_rej', rejects_scan = '_rej_scan')", p,
-            )
-            cur.execute(
-                "INSERT INTO _bad SELECT line, error_message, csv_line FROM _rej "
-                "WHERE NOT (error_type = 'MISSING COLUMNS' AND csv_line = '')"
-            )
-        elif fmt == "parquet":
-            cur.execute("CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM read_parquet($p)", p)
-        else:
+        if fmt == "jsonl":
             cur.execute(
                 "CREATE OR REPLACE TEMP TABLE _text AS SELECT j FROM "
                 "read_csv($p, columns = {'j': 'VARCHAR'}, header = false, delim = chr(1), "
@@ -140,26 +139,45 @@ def _stage(cur: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> dict[str, st
                 f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT {select} FROM _ok ORDER BY line",
                 keys,
             )
+            cur.execute("CREATE OR REPLACE TEMP TABLE _pos AS SELECT rowid AS k, line FROM _ok")
+        elif copy:
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE _raw AS SELECT * FROM {reader}", p)
+        types = {r[0]: r[1] for r in cur.execute(
+            "DESCRIBE _raw" if fmt == "jsonl" or copy else f"DESCRIBE SELECT * FROM {reader}",
+            {} if fmt == "jsonl" or copy else p,
+        ).fetchall()}
     except duckdb.Error as exc:
         raise ValidationError(f"cannot read {path.name} as {fmt}: {exc}", field="file") from exc
-    types = {r[0]: r[1] for r in cur.execute("DESCRIBE _raw").fetchall()}
-    # Physical line of each staged row: its ordinal, shifted past the lines rejected before it.
-    if fmt == "jsonl":
-        cur.execute("CREATE OR REPLACE TEMP TABLE _pos AS SELECT rowid AS k, line FROM _ok")
-    else:
-        header = 1 if fmt == "csv" else 0
+    return types, ("_raw" if fmt == "jsonl" or copy else reader)
+
+
+def _line_numbers(cur: duckdb.DuckDBPyConnection, fmt: str) -> tuple[str, str]:
+    """SQL for the physical line of a ``_prep`` row ``p`` and the join it needs.
+
+    A row's line is its ordinal (``_prep`` keeps file order), shifted past the header and past
+    the lines rejected before it; ``_pos`` maps ordinals to lines when lines were rejected.
+    """
+    header = 1 if fmt == "csv" else 0
+    if fmt != "jsonl":
+        if fmt == "csv":
+            cur.execute(
+                "INSERT INTO _bad SELECT line, error_message, csv_line FROM _rej "
+                "WHERE NOT (error_type = 'MISSING COLUMNS' AND csv_line = '')"
+            )
+        if not cur.execute("SELECT count(*) FROM _bad").fetchall()[0][0]:
+            return f"(p.rowid + {1 + header})", ""
         cur.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _pos AS
             SELECT r.rowid AS k, r.rowid + 1 + {header} + coalesce(t.shift, 0) AS line
-            FROM _raw r ASOF LEFT JOIN (
+            FROM _prep r ASOF LEFT JOIN (
               SELECT line - 1 - {header} - row_number() OVER (ORDER BY line) + 1 AS threshold,
                      row_number() OVER (ORDER BY line) AS shift
               FROM _bad
             ) t ON r.rowid >= t.threshold
             """
         )
-    return types
+    return "l.line", "JOIN _pos l ON l.k = p.rowid"
 
 
 def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +196,7 @@ def _time_sql(column: str, column_type: str, mapping: ImportMapping) -> str:
     if t.startswith("TIMESTAMP WITH TIME ZONE"):
         return f"timezone('UTC', {col})"
     if t.startswith("TIMESTAMP") or t == "DATE":
-        return f"timezone('UTC', timezone($tz, CAST({col} AS TIMESTAMP)))"
+        return _local(f"CAST({col} AS TIMESTAMP)", mapping)
     if any(t.startswith(n) for n in ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "UBIGINT", "FLOAT",
                                       "DECIMAL")):
         return (f"timezone('UTC', CASE WHEN {col} < 100000000000 THEN to_timestamp({col}) "
@@ -188,7 +206,23 @@ def _time_sql(column: str, column_type: str, mapping: ImportMapping) -> str:
         parsed = f"try_strptime({text}, $fmt)"
         if "%z" in mapping.time_format or "%Z" in mapping.time_format:
             return f"timezone('UTC', {parsed})"
-        return f"timezone('UTC', timezone($tz, {parsed}))"
+        return _local(parsed, mapping)
+    # The common case first: a date-time DuckDB casts (ISO layouts) without an offset. No
+    # epoch number casts, so the general rules below would give the same for these rows.
+    cast = f"TRY_CAST({text} AS TIMESTAMP)"
+    return f"""CASE WHEN {cast} IS NOT NULL AND NOT regexp_matches({text}, '{_OFFSET}')
+               THEN {_local(cast, mapping)} ELSE {_general_time_sql(text)} END"""
+
+
+def _local(timestamp: str, mapping: ImportMapping) -> str:
+    """A zone-less time read in the mapping's time zone, as UTC."""
+    if mapping.timezone == "UTC":
+        return timestamp
+    return f"timezone('UTC', timezone($tz, {timestamp}))"
+
+
+def _general_time_sql(text: str) -> str:
+    """The automatic layouts of docs/import.md for a text time (see ``_time_sql``)."""
     return f"""coalesce(
         CASE WHEN regexp_full_match({text}, '\\d{{9,10}}(\\.\\d+)?')
                THEN timezone('UTC', to_timestamp(TRY_CAST({text} AS DOUBLE)))
@@ -212,15 +246,15 @@ def _json(columns: list[str]) -> str:
 
 
 def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict[str, str],
-             country_code: str) -> None:
-    """Build ``_prep``: one touchpoint per staged row, with ``_reason`` for the bad ones."""
+             source: str, path: Path, country_code: str) -> None:
+    """Build ``_prep`` in one pass over ``source``: one touchpoint per row of the file, in file
+    order, with ``_reason`` (and the row as JSON, ``_raw``) for the bad ones."""
     columns = list(types)
     m = mapping.columns
     ts = _time_sql(m["timestamp"], types[m["timestamp"]], mapping)
     ident = {f: (_text(m[f]) if f in m else "NULL") for f in
              ("user_id", "anonymous_id", "session_id", "currency", "utm_source", "utm_medium",
               "utm_campaign", "name")}
-    message_id = _text(m["message_id"]) if "message_id" in m else "NULL"
     email = email_hash_sql(f"r.{_ident(m['email'])}") if "email" in m else "NULL"
     phone = phone_hash_sql(f"r.{_ident(m['phone'])}", country_code) if "phone" in m else "NULL"
     if mapping.type != "track":
@@ -229,37 +263,42 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
         event = _text(m["event"])
     else:
         event = "$event"
-    revenue_raw = _text(m["revenue"]) if "revenue" in m else "NULL"
+    revenue_raw = revenue = "NULL"
+    if "revenue" in m and types[m["revenue"]].upper() in _NUMBERS:
+        revenue = f"CAST(r.{_ident(m['revenue'])} AS DOUBLE)"  # a number: nothing to check
+    elif "revenue" in m:
+        revenue_raw = _text(m["revenue"])
+        revenue = f"TRY_CAST({revenue_raw} AS DOUBLE)"
     if "message_id" in m:
-        row_hash, message_id_sql = "NULL", "c.mapped_id"
+        message_id, order = _text(m["message_id"]), ""
     else:  # content + occurrence: the same file imported twice gives the same ids
-        row_hash = "md5(CAST(to_json(r) AS VARCHAR))"
-        message_id_sql = ("'imp-' || left(sha256(c._h || ':' || "
-                          "row_number() OVER (PARTITION BY c._h ORDER BY c._k)), 32)")
-    source = _text(m["source"]) if "source" in m else "$source"
+        message_id = ("'imp-' || left(sha256(md5(CAST(to_json(r) AS VARCHAR)) || ':' || "
+                      "row_number() OVER (PARTITION BY md5(CAST(to_json(r) AS VARCHAR)) "
+                      "ORDER BY r.rowid)), 32)")
+        order = "ORDER BY r.rowid"
+    source_sql = _text(m["source"]) if "source" in m else "$source"
     channel = _text(m["channel"]) if "channel" in m else "$channel"
     sql = f"""
         CREATE OR REPLACE TEMP TABLE _prep AS
         WITH conv AS (
-          SELECT r.rowid AS _k, {row_hash} AS _h,
-            {ts} AS timestamp,
-            {message_id} AS mapped_id,
+          SELECT {ts} AS timestamp,
+            {message_id} AS message_id,
             {event} AS event,
             {ident['user_id']} AS user_id, {ident['anonymous_id']} AS anonymous_id,
             {email} AS email_hash, {phone} AS phone_hash,
-            {revenue_raw} AS revenue_raw, TRY_CAST({revenue_raw} AS DOUBLE) AS revenue,
+            {revenue_raw} AS _revenue_raw, {revenue} AS revenue,
             {ident['currency']} AS currency, {ident['session_id']} AS session_id,
             {ident['utm_source']} AS utm_source, {ident['utm_medium']} AS utm_medium,
             {ident['utm_campaign']} AS utm_campaign, {ident['name']} AS name,
-            {source} AS source, {channel} AS channel,
+            {source_sql} AS source, {channel} AS channel,
             {_json(mapping.property_columns(columns))} AS properties,
             {_json(list(mapping.traits))} AS traits,
-            {_ident(m['timestamp'])} AS _time_raw
-          FROM _raw r
-        )
-        SELECT c.*, p.line AS _line,
-          {message_id_sql} AS message_id,
-          nullif(concat_ws('; ',
+            r.{_ident(m['timestamp'])} AS _time_raw, r AS _row
+          FROM {source} r
+          {order}
+        ), checked AS (
+          SELECT c.*, nullif(concat_ws('; ',
+            CASE WHEN c.message_id IS NULL THEN 'message_id: empty' END,
             CASE WHEN c._time_raw IS NULL THEN 'timestamp: empty'
                  WHEN c.timestamp IS NULL THEN 'timestamp: cannot read '
                    || to_json(CAST(c._time_raw AS VARCHAR))
@@ -268,18 +307,25 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
                         ' with --time-format ' || $fmt END
                  WHEN c.timestamp > $latest THEN 'timestamp: more than a day in the future' END,
             CASE WHEN c.event IS NULL THEN 'event: empty' END,
-            CASE WHEN c.revenue_raw IS NOT NULL AND c.revenue IS NULL
-                 THEN 'revenue: ' || to_json(c.revenue_raw) || ' is not a number' END,
+            CASE WHEN c._revenue_raw IS NOT NULL AND c.revenue IS NULL
+                 THEN 'revenue: ' || to_json(c._revenue_raw) || ' is not a number' END,
             CASE WHEN coalesce(c.user_id, c.anonymous_id, c.email_hash, c.phone_hash) IS NULL
                  THEN 'no identity: user_id, anonymous_id, email and phone are all empty or invalid'
             END
           ), '') AS _reason
-        FROM conv c JOIN _pos p ON p.k = c._k
+          FROM conv c
+        )
+        SELECT * EXCLUDE (_row, _time_raw, _revenue_raw),
+          CASE WHEN _reason IS NOT NULL THEN CAST(to_json(_row) AS VARCHAR) END AS _raw
+        FROM checked
         """
-    cur.execute(sql, _used(sql, {
-         "tz": mapping.timezone, "fmt": mapping.time_format, "auto": AUTO_FORMATS,
-         "event": mapping.event, "source": mapping.source or "import",
-         "channel": mapping.channel, "latest": utcnow() + FUTURE_TOLERANCE}))
+    try:
+        cur.execute(sql, _used(sql, {
+            "p": str(path), "tz": mapping.timezone, "fmt": mapping.time_format,
+            "auto": AUTO_FORMATS, "event": mapping.event, "source": mapping.source or "import",
+            "channel": mapping.channel, "latest": utcnow() + FUTURE_TOLERANCE}))
+    except duckdb.Error as exc:
+        raise ValidationError(f"cannot read {path.name}: {exc}", field="file") from exc
 
 
 def _check_settings(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping) -> None:
@@ -302,18 +348,25 @@ def _check_settings(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping) -> N
             ) from None
 
 
-def _write_rejects(cur: duckdb.DuckDBPyConnection, target: Path) -> int:
+def _write_rejects(cur: duckdb.DuckDBPyConnection, target: Path, line: str, join: str) -> int:
     cur.execute(
         "CREATE OR REPLACE TEMP TABLE _rejects AS "
         "SELECT line, reason, raw FROM _bad UNION ALL "
-        "SELECT p._line, p._reason, CAST(to_json(r) AS VARCHAR) FROM _prep p "
-        "JOIN _raw r ON r.rowid = p._k WHERE p._reason IS NOT NULL"
+        f"SELECT {line}, p._reason, p._raw FROM _prep p {join} WHERE p._reason IS NOT NULL"
     )
     count = int(cur.execute("SELECT count(*) FROM _rejects").fetchall()[0][0])
     if count:
         target.parent.mkdir(parents=True, exist_ok=True)
         cur.sql("SELECT * FROM _rejects ORDER BY line").write_csv(str(target))
     return count
+
+
+def _context_head(cur: duckdb.DuckDBPyConnection, file: str) -> str:
+    """``{"import":{"file":<file>,"line":`` as DuckDB's json_object writes it (rows append
+    their line and ``}}``: one concatenation instead of two JSON objects per row)."""
+    inner = str(cur.execute("SELECT CAST(json_object('file', $f) AS VARCHAR)",
+                            {"f": file}).fetchall()[0][0])
+    return '{"import":' + inner[:-1] + ',"line":'
 
 
 def import_file(
@@ -338,37 +391,35 @@ def import_file(
     rejects_path = Path(rejects) if rejects else path.with_name(path.name + ".rejects.csv")
     with store.session() as cur:
         _check_settings(cur, mapping)
-        types = _stage(cur, path, fmt)
+        types, source = _stage(cur, path, fmt, copy="message_id" not in mapping.columns)
         mapping.check(list(types))
-        _prepare(cur, mapping, types,
+        _prepare(cur, mapping, types, source, path,
                  mapping.country_code or store.settings.default_country_code)
-        total = int(cur.execute("SELECT count(*) FROM _raw").fetchall()[0][0])
+        line, join = _line_numbers(cur, fmt)
+        total, good = cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE _reason IS NULL) FROM _prep"
+        ).fetchall()[0]
         bad_lines = int(cur.execute("SELECT count(*) FROM _bad").fetchall()[0][0])
-        rejected = _write_rejects(cur, rejects_path)
-        now = utcnow()
+        rejected = _write_rejects(cur, rejects_path, line, join)
+        computed = {**_COMPUTED, "context": f"$context || {line} || '}}}}'"}
         select = ", ".join(
-            c if c in _PREPARED else f"{_COMPUTED.get(c, 'NULL')} AS {c}" for c in NAMES
+            f"p.{c}" if c in _PREPARED else f"{computed.get(c, 'NULL')} AS {c}" for c in NAMES
         )
-        stored = duplicates = 0
-        done = 0
+        query = (f"SELECT {select}, p.rowid AS _pos FROM _prep p {join} "
+                 "WHERE p._reason IS NULL")
+        params = {"type": mapping.type, "now": utcnow(),
+                  "context": _context_head(cur, path.name)}
         if progress:
             progress(0, total)
-        for low in range(0, max(total, 1), CHUNK_ROWS):
-            params = {"type": mapping.type, "now": now, "file": path.name, "lo": low,
-                      "hi": low + CHUNK_ROWS}
-            rows = int(cur.execute(
-                "SELECT count(*) FROM _prep WHERE _reason IS NULL AND _k >= $lo AND _k < $hi",
-                {"lo": low, "hi": low + CHUNK_ROWS},
-            ).fetchall()[0][0])
-            if rows:
-                query = (f"SELECT {select}, _k AS _pos FROM _prep "
-                         "WHERE _reason IS NULL AND _k >= $lo AND _k < $hi")
-                result = store.write_query(query, _used(query, params), rows)
-                stored += result.stored
-                duplicates += result.duplicates
-            done = min(total, low + CHUNK_ROWS)
-            if progress:
-                progress(done, total)
+        stored = duplicates = 0
+        if good:
+            result = store.write_query(
+                query, _used(query, params), good, chunk_rows=CHUNK_ROWS,
+                progress=(lambda done: progress(min(done, total), total)) if progress else None,
+            )
+            stored, duplicates = result.stored, result.duplicates
+        if progress:
+            progress(total, total)
         _drop_staging(cur)
     seconds = time.perf_counter() - started
     summary = ImportSummary(

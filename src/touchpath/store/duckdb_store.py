@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -189,14 +189,21 @@ class DuckDBStore:
             finally:
                 self._con.unregister("_arrow_in")
 
-    def write_query(self, query: str, params: dict[str, Any], rows: int) -> WriteResult:
+    def write_query(self, query: str, params: dict[str, Any], rows: int, *,
+                    chunk_rows: int | None = None,
+                    progress: Callable[[int], None] | None = None) -> WriteResult:
         """Store the ``rows`` rows of a SELECT run on this store's connection (see
         :meth:`session`): the columns of ``spec.columns.INCOMING`` and a unique ``_pos``.
 
-        File imports use it to hand staged rows over without a round trip through Arrow.
+        File imports use it to hand staged rows over without a round trip through Arrow. The
+        query runs more than once (a narrow pass for deduplication and identities, then the
+        insert), so it should read staged tables. The whole write is one transaction; with
+        ``chunk_rows`` the insert runs in ranges of ``_pos`` and ``progress`` gets the end of
+        each range.
         """
         with self._lock:
-            return self._transaction(query, params, rows)
+            return self._transaction(query, params, rows, chunk_rows=chunk_rows,
+                                     progress=progress)
 
     @contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -206,11 +213,14 @@ class DuckDBStore:
             yield self._con
 
     def _transaction(self, query: str, params: dict[str, Any], rows: int,
-                     recent_ids_since: datetime | None = None) -> WriteResult:
+                     recent_ids_since: datetime | None = None, *,
+                     chunk_rows: int | None = None,
+                     progress: Callable[[int], None] | None = None) -> WriteResult:
         con = self._con
         con.begin()
         try:
-            result = self._write(con, query, params, rows, recent_ids_since)
+            result = self._write(con, query, params, rows, recent_ids_since, chunk_rows,
+                                 progress)
             con.commit()
         except Exception:
             con.rollback()
@@ -218,14 +228,19 @@ class DuckDBStore:
         finally:
             for view in ("_channels", "_remap", "_fresh_ids"):
                 con.unregister(view)
+            for table_name in ("_batch", "_combos", "_single", "_combo_person", "_final"):
+                con.execute(f"DROP TABLE IF EXISTS {table_name}")
         return result
 
     def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
-               rows: int, recent_ids_since: datetime | None) -> WriteResult:
+               rows: int, recent_ids_since: datetime | None, chunk_rows: int | None = None,
+               progress: Callable[[int], None] | None = None) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
-        ``_batch`` holds the new rows once, with their identity keys and channel inputs; the
-        final insert joins it with the (small) per-combination results.
+        ``_batch`` holds what deduplication, stitching and classification need of the new
+        rows (their ``_pos``, identity keys and channel inputs), not the rows themselves: the
+        insert reads the incoming rows again and joins them on ``_pos`` with their person and
+        channel.
         """
         settings = self.settings
         email_on = "email" in settings.identity_match_keys
@@ -242,7 +257,8 @@ class DuckDBStore:
             f"""
             CREATE OR REPLACE TEMP TABLE _batch AS
             WITH _incoming AS ({query})
-            SELECT i.*,
+            SELECT i._pos, i.message_id, i.timestamp, i.channel, i.source, i.utm_source,
+              i.utm_medium,
               CASE WHEN {usable.format(c="i.user_id")}
                    THEN 'user:' || i.user_id END AS k_user,
               CASE WHEN {email_on} AND i.email_hash IS NOT NULL
@@ -260,8 +276,8 @@ class DuckDBStore:
             """,
             {**params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
         )
-        total, fresh = con.execute(
-            "SELECT count(*), count(DISTINCT message_id) FROM _batch"
+        total, fresh, low, high = con.execute(
+            "SELECT count(*), count(DISTINCT message_id), min(_pos), max(_pos) FROM _batch"
         ).fetchall()[0]
         if fresh < total:  # the same message twice in one batch: keep its first copy
             con.execute(
@@ -274,30 +290,45 @@ class DuckDBStore:
 
         merges = self._stitch(con)
         self._classify(con)
-        columns = [c for c in NAMES if c not in ("channel", "event")]
         join_keys = " AND ".join(f"b.{k} IS NOT DISTINCT FROM cp.{k}" for k in KEY_COLUMNS)
         join_channel = " AND ".join(
             f"b.{c} IS NOT DISTINCT FROM ch.{c}" for c in CHANNEL_INPUTS
         )
-        select = ", ".join(f"b.{c}" for c in columns)
-        con.execute(
-            f"""
-            INSERT INTO events BY NAME
-            SELECT {select},
-              coalesce(b.event, '$' || b.type) AS event,
+        final = f"""
+            SELECT b._pos,
               CASE WHEN cp.person_id IS NULL
                    THEN 'p_' || left(sha256('msg:' || b.message_id), 16)
                    ELSE cp.person_id END AS person_id,
-              coalesce(b.channel, ch.channel, 'direct') AS channel,
-              $now AS loaded_at
+              coalesce(b.channel, ch.channel, 'direct') AS channel
             FROM _batch b
             LEFT JOIN _combo_person cp ON {join_keys}
             LEFT JOIN _channels ch ON b.channel IS NULL AND {join_channel}
-            """,
-            {"now": utcnow()},
-        )
-        for table_name in ("_batch", "_combos", "_single", "_combo_person"):
-            con.execute(f"DROP TABLE IF EXISTS {table_name}")
+        """
+        columns = ", ".join(f"i.{c}" for c in NAMES if c not in ("channel", "event"))
+
+        def insert(person_channel: str, where: str = "") -> str:
+            return f"""
+                INSERT INTO events BY NAME
+                SELECT {columns},
+                  coalesce(i.event, '$' || i.type) AS event, f.person_id, f.channel,
+                  $loaded_now AS loaded_at
+                FROM ({query}) i JOIN ({person_channel}) f ON f._pos = i._pos {where}
+                """
+
+        values = {**params, "loaded_now": utcnow()}
+        if chunk_rows is None or high - low < chunk_rows:
+            con.execute(insert(final), values)
+        else:
+            # person and channel once for the whole batch (a join per chunk would build the
+            # hash table of every key combination again), then the insert range by range
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
+            for start in range(low, high + 1, chunk_rows):
+                stop = start + chunk_rows
+                con.execute(insert("SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi",
+                                   "WHERE i._pos >= $lo AND i._pos < $hi"),
+                            {**values, "lo": start, "hi": stop})
+                if progress:
+                    progress(stop)
         return WriteResult(rows, fresh, duplicates, merges)
 
     def _remember_ids(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
