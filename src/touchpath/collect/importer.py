@@ -272,11 +272,13 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
     if "message_id" in m:
         message_id, order = _text(m["message_id"]), ""
     else:  # content + occurrence: the same file imported twice gives the same ids
-        message_id = ("'imp-' || left(sha256(md5(CAST(to_json(r) AS VARCHAR)) || ':' || "
-                      "row_number() OVER (PARTITION BY md5(CAST(to_json(r) AS VARCHAR)) "
-                      "ORDER BY r.rowid)), 32)")
+        # (``r`` is the row, unless the file has a column named r: kept, ids must not change)
+        content = "md5(coalesce(CAST(to_json(r) AS VARCHAR), 'null'))"
+        message_id = (f"'imp-' || left(sha256({content} || ':' || row_number() OVER "
+                      f"(PARTITION BY {content} ORDER BY r.rowid)), 32)")
         order = "ORDER BY r.rowid"
     source_sql = _text(m["source"]) if "source" in m else "$source"
+    row = ", ".join(f"{_ident(c)} := r.{_ident(c)}" for c in columns)
     channel = _text(m["channel"]) if "channel" in m else "$channel"
     sql = f"""
         CREATE OR REPLACE TEMP TABLE _prep AS
@@ -293,7 +295,8 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
             {source_sql} AS source, {channel} AS channel,
             {_json(mapping.property_columns(columns))} AS properties,
             {_json(list(mapping.traits))} AS traits,
-            r.{_ident(m['timestamp'])} AS _time_raw, r AS _row
+            r.{_ident(m['timestamp'])} AS _time_raw,
+            struct_pack({row}) AS _row
           FROM {source} r
           {order}
         ), checked AS (
