@@ -4,11 +4,14 @@
 
 Starts ``touchpath serve`` on a fresh store (a real process on 127.0.0.1), then drives it from a
 second process with ``wrk`` (Debian package ``wrk``): a Lua script makes every request unique
-(fresh messageIds), so the store really writes each event. Two runs:
+(fresh messageIds), so the store really writes each event. Two runs, each on its own server
+and fresh store:
 - ``/v1/batch`` with 100-event batches (target: >= 50,000 events/s for 60 s, no errors);
 - single ``/v1/track`` calls (target: >= 2,000 requests/s, p99 < 250 ms, no errors).
-Afterwards the server is stopped and the stored count is compared with what wrk was told was
-acknowledged (2xx). A floor measured in the same run: the same server answering ``/health``.
+After each run the server is stopped and the stored count is compared with what wrk was told
+was acknowledged (2xx); the server's group-commit statistics (commits, rows and milliseconds
+per commit) show how much of the time went to the store. A floor measured in the same run: the
+batch run's server answering ``/health`` first.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -79,6 +83,41 @@ def run_wrk(url: str, seconds: int, connections: int, script: Path, batch: int) 
     return {k: float(v) for k, v in values.items()} | {"seconds": seconds}
 
 
+def commit_stats(log: Path) -> str:
+    """The server's group-commit line (printed at shutdown): commits, rows, time writing."""
+    found = re.search(r"group commit: ([\d,]+) commits, ([\d,]+) rows, ([\d.]+) s writing",
+                      log.read_text())
+    if not found:
+        return "group commit: not reported"
+    commits, rows = (int(found.group(i).replace(",", "")) for i in (1, 2))
+    seconds = float(found.group(3))
+    return (f"group commit: {commits:,} commits, {rows / max(commits, 1):,.0f} rows and "
+            f"{seconds / max(commits, 1) * 1000:,.1f} ms each, {seconds:.1f} s writing")
+
+
+def measure(work: Path, script: Path, route: str, seconds: int, connections: int,
+            batch: int, floor: bool = False) -> dict[str, Any]:
+    """One run on its own server and fresh store: wrk's figures, the stored count and the
+    server's group-commit statistics (and the /health floor, first, when asked)."""
+    work.mkdir()
+    server = start_server(work)
+    result: dict[str, Any] = {}
+    try:
+        if floor:
+            health = subprocess.run(
+                ["wrk", "-t2", f"-c{connections}", "-d5s", server.url + "/health"],
+                capture_output=True, text=True, check=True).stdout
+            result["floor"] = float(
+                re.search(r"Requests/sec:\s+([\d.]+)", health).group(1))  # type: ignore[union-attr]
+        result |= run_wrk(server.url + route, seconds, connections, script, batch)
+    finally:
+        server.stop(timeout=120)
+    with DuckDBStore(load_settings(env={}, store_path=server.store)) as store:
+        result["stored"] = store.stats()["events"]
+    result["commits"] = commit_stats(server.log)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=60)
@@ -94,35 +133,31 @@ def main() -> None:
         work = Path(tmp)
         script = work / "load.lua"
         script.write_text(LUA)
-        server = start_server(work)
-        try:
-            health = subprocess.run(
-                ["wrk", "-t2", f"-c{args.connections}", "-d5s", server.url + "/health"],
-                capture_output=True, text=True, check=True).stdout
-            floor = float(re.search(r"Requests/sec:\s+([\d.]+)", health).group(1))  # type: ignore[union-attr]
-            batch = run_wrk(server.url + "/v1/batch", args.seconds, args.connections, script, 100)
-            single = run_wrk(server.url + "/v1/track", max(10, args.seconds // 3),
-                             args.track_connections, script, 0)
-        finally:
-            server.stop(timeout=120)
-        with DuckDBStore(load_settings(env={}, store_path=server.store)) as store:
-            stored = store.stats()["events"]
+        batch = measure(work / "batch", script, "/v1/batch", args.seconds, args.connections,
+                        100, floor=True)
+        single = measure(work / "track", script, "/v1/track", max(10, args.seconds // 3),
+                         args.track_connections, 0)
 
+    floor = batch["floor"]
     batch_rps = batch["REQUESTS"] / batch["seconds"]
     single_rps = single["REQUESTS"] / single["seconds"]
     print(f"floor: GET /health {floor:,.0f} requests/s")
-    print(f"/v1/batch x100: {batch_rps * 100:,.0f} events/s ({batch_rps:,.0f} requests/s, "
+    print(f"/v1/batch x100 ({args.connections} connections, {batch['seconds']} s): "
+          f"{batch_rps * 100:,.0f} events/s ({batch_rps:,.0f} requests/s, "
           f"{batch_rps / floor:.2f} of the floor), p50 {batch['P50']:.1f} ms, "
           f"p99 {batch['P99']:.1f} ms, errors {batch['ERRORS']:.0f}   target 50,000 events/s")
-    print(f"/v1/track ({args.track_connections} connections): {single_rps:,.0f} requests/s "
-          f"({single_rps / floor:.2f} of the floor), "
+    print(f"  {batch['commits']}")
+    print(f"/v1/track ({args.track_connections} connections, {single['seconds']} s): "
+          f"{single_rps:,.0f} requests/s ({single_rps / floor:.2f} of the floor), "
           f"p50 {single['P50']:.1f} ms, p99 {single['P99']:.1f} ms, errors "
           f"{single['ERRORS']:.0f}   target 2,000 requests/s, p99 < 250 ms")
-    acknowledged = (batch["REQUESTS"] * 100 + single["REQUESTS"]
-                    - (batch["ERRORS"] * 100 + single["ERRORS"]))
-    # requests still in flight when wrk stops may be stored without being counted by wrk
-    verdict = "OK" if stored >= acknowledged else "LOST EVENTS"
-    print(f"stored {stored:,} events, wrk counted {acknowledged:,.0f} acknowledged: {verdict}")
+    print(f"  {single['commits']}")
+    for name, run, per_request in (("batch", batch, 100), ("track", single, 1)):
+        acknowledged = (run["REQUESTS"] - run["ERRORS"]) * per_request
+        # requests still in flight when wrk stops may be stored without being counted by wrk
+        verdict = "OK" if run["stored"] >= acknowledged else "LOST EVENTS"
+        print(f"{name}: stored {run['stored']:,} events, wrk counted {acknowledged:,.0f} "
+              f"acknowledged: {verdict}")
 
 
 if __name__ == "__main__":

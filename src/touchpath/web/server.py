@@ -28,5 +28,12 @@ def run(settings: Settings) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # No access log: a line per request costs more than handling a small one (measured: the
     # /health floor went from ~950 to several thousand requests/s on this machine).
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                access_log=False)
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                    access_log=False)
+    finally:
+        committer = getattr(app.state, "committer", None)
+        if committer is not None:  # what the group commit did (benchmarks/ingest_speed reads it)
+            stats = committer.stats()
+            print(f"group commit: {stats.commits:,} commits, {stats.rows:,} rows, "
+                  f"{stats.seconds:.1f} s writing", file=sys.stderr, flush=True)
