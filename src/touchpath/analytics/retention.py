@@ -225,8 +225,10 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
                          pd.DataFrame({"person_id": [], "last_seen": []}), None)
     history, end = seen.events, ibis.literal(seen.end, type="timestamp")
 
+    by_period = spec.measure == "persons" and spec.windows == "calendar"
+    ids = not (by_period and entry_is_a_return(spec))  # the order within a timestamp matters
     entries = first_events(history.filter(matches(history, spec.cohort_event)),
-                           spec.period if spec.recurring else None)
+                           spec.period if spec.recurring else None, with_id=ids)
     if seen.start is not None:
         entries = entries.filter(entries.entry_at >= seen.start)
     if spec.cohort_property is None:
@@ -243,14 +245,15 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
                          spec.periods - 1)
     returns = history.filter(matches(history, spec.return_event)).select(
         "person_id", at=history.timestamp, at_id=history.message_id, revenue=history.revenue)
-    by_period = spec.measure == "persons" and spec.windows == "calendar"
     with ExitStack() as stack:
-        # read by several parts of the one query below
+        # each read by several parts of the one query below
         members = stack.enter_context(computed_once(entries.mutate(horizon=horizon)))
         if by_period:
             returns = stack.enter_context(computed_once(
-                _last_return_per_period(returns, spec.period)))
-        cells = _cells(members, returns, end, spec, by_period).to_pandas()
+                _last_return_per_period(returns, spec.period, with_id=ids)))
+        churned = stack.enter_context(computed_once(
+            _churned(members, returns, end, spec, by_period)))
+        cells = _cells(members, returns, churned, spec, by_period).to_pandas()
     persons = cells[cells["part"] == PERSON_PART]
     people = pd.DataFrame({
         "person_id": persons["cohort"].astype(str),
@@ -259,7 +262,24 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
     return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.end)
 
 
-def _cells(members: ir.Table, returns: ir.Table, end: ir.TimestampValue, spec: RetentionSpec,
+def _churned(members: ir.Table, returns: ir.Table, end: ir.TimestampValue,
+             spec: RetentionSpec, by_period: bool) -> ir.Table:
+    """The members with no entry and no return in the ``churn_days`` before ``end``:
+    ``person_id``, ``last_seen`` (and ``cohort`` when each person entered once)."""
+    last_at = returns.last_at if by_period else returns.at
+    seen_at = returns.group_by("person_id").agg(last_return=last_at.max())
+    if spec.recurring:  # entries in several cohorts: churn is the person's
+        last = members.group_by("person_id").agg(last_entry=members.entry_at.max())
+    else:  # one entry per person
+        last = members.select("person_id", "cohort", last_entry=members.entry_at)
+    last = last.left_join(seen_at, "person_id").drop("person_id_right")
+    last = last.mutate(last_seen=ibis.greatest(last.last_entry,
+                                               last.last_return.fill_null(last.last_entry)))
+    return last.filter(last.last_seen < end - ibis.interval(days=spec.churn_days)).drop(
+        "last_entry", "last_return")
+
+
+def _cells(members: ir.Table, returns: ir.Table, churned: ir.Table, spec: RetentionSpec,
            by_period: bool) -> ir.Table:
     """One query for every aggregate the cohort table needs (``part``, ``cohort``, ``k``,
     ``n``), the churned people riding along. ``returns`` is every return event, or with
@@ -268,20 +288,14 @@ def _cells(members: ir.Table, returns: ir.Table, end: ir.TimestampValue, spec: R
                    .rename(k="horizon"))]
     if by_period:
         parts.append(_counted_by_period(members, returns, spec))
-        seen_at = returns.group_by("person_id").agg(last_return=returns.last_at.max())
     else:
         parts.append(_counted_by_event(members, returns, spec))
-        seen_at = returns.group_by("person_id").agg(last_return=returns.at.max())
-    last = members.group_by("person_id").agg(last_entry=members.entry_at.max())
-    last = last.left_join(seen_at, "person_id").drop("person_id_right")
-    last = last.mutate(last_seen=ibis.greatest(last.last_entry,
-                                               last.last_return.fill_null(last.last_entry)))
-    churned = last.filter(last.last_seen < end - ibis.interval(days=spec.churn_days))
-    flagged = members.semi_join(churned, "person_id")
+    # a person who entered several cohorts counts as churned in each
+    flagged = members.semi_join(churned, "person_id") if spec.recurring else churned
     parts.append(_part("churned", flagged.group_by("cohort").agg(n=flagged.count())
                        .mutate(k=ibis.literal(0, type="int64"))))
-    # the churned people ride in the same query (their CTEs are shared): last seen as exact
-    # microseconds since 1970 (below 2**53, so exact in a float64)
+    # the churned people ride in the same query: last seen as exact microseconds since 1970
+    # (below 2**53, so exact in a float64)
     epoch = ibis.literal(datetime(1970, 1, 1), type="timestamp")
     parts.append(churned.select(part=ibis.literal(PERSON_PART), cohort=churned.person_id,
                                 k=ibis.literal(0, type="int64"),
@@ -290,12 +304,15 @@ def _cells(members: ir.Table, returns: ir.Table, end: ir.TimestampValue, spec: R
     return ibis.union(*parts)
 
 
-def _last_return_per_period(returns: ir.Table, period: str) -> ir.Table:
+def _last_return_per_period(returns: ir.Table, period: str, *, with_id: bool) -> ir.Table:
     """Each person's last return event of each calendar period: ``person_id``, ``p``,
-    ``last_at``, ``last_id``. A person came back in period ``p`` at or after an entry exactly
-    when that period's last return is not before the entry, so the per-event join becomes a
-    join with one row per person and period (the hand-written form of retention)."""
+    ``last_at`` (and ``last_id`` with ``with_id``). A person came back in period ``p`` at or
+    after an entry exactly when that period's last return is not before the entry, so the
+    per-event join becomes a join with one row per person and period (the hand-written form
+    of retention)."""
     keyed = returns.mutate(p=period_index(returns.at, period))
+    if not with_id:
+        return keyed.group_by(["person_id", "p"]).agg(last_at=keyed.at.max())
     last = keyed.group_by(["person_id", "p"]).agg(
         _last=ibis.struct({"at": keyed.at, "id": keyed.at_id}).max())
     return last.select("person_id", "p", last_at=last._last["at"], last_id=last._last["id"])
@@ -307,9 +324,11 @@ def _counted_by_period(members: ir.Table, by_period: ir.Table, spec: RetentionSp
     members = members.mutate(entry_p=period_index(members.entry_at, spec.period))
     pairs = members.join(by_period, [members.person_id == by_period.person_id,
                                      by_period.p >= members.entry_p])
-    after_entry = ((pairs.p > pairs.entry_p) | (pairs.last_at > pairs.entry_at)
-                   | ((pairs.last_at == pairs.entry_at) & (pairs.last_id >= pairs.entry_id)))
-    pairs = pairs.filter(after_entry).mutate(k=pairs.p - pairs.entry_p)
+    if not entry_is_a_return(spec):  # else the entry itself is a return of its period
+        pairs = pairs.filter((pairs.p > pairs.entry_p) | (pairs.last_at > pairs.entry_at)
+                             | ((pairs.last_at == pairs.entry_at)
+                                & (pairs.last_id >= pairs.entry_id)))
+    pairs = pairs.mutate(k=pairs.p - pairs.entry_p)
     if spec.mode == "on":  # one row per member and period already: no distinct needed
         counted = pairs.filter(pairs.k <= pairs.horizon)
         return _part("value", counted.group_by(["cohort", "k"]).agg(n=counted.count()))
@@ -347,17 +366,32 @@ def _reach(pairs: ir.Table) -> ir.Table:
     return _part("reach", furthest.group_by(["cohort", "k"]).agg(n=furthest.count()))
 
 
-def first_events(events: ir.Table, period: str | None = None) -> ir.Table:
+def first_events(events: ir.Table, period: str | None = None, *, with_id: bool = True
+                 ) -> ir.Table:
     """Each person's first event in :data:`ORDER` (of each calendar ``period`` if given):
     ``person_id``, ``entry_at``, ``entry_id``. The minimum of a (timestamp, message id)
-    struct is that order's first; one aggregation, where a row number would sort every event."""
+    struct is that order's first; one aggregation, where a row number would sort every event.
+    Without ``with_id``, only ``entry_at``: a plain minimum, which Spark aggregates by hashing
+    (a struct holding text makes it sort)."""
     keys = ["person_id"]
     if period is not None:
         events = events.mutate(_period=period_index(events.timestamp, period))
         keys.append("_period")
+    if not with_id:
+        return events.group_by(keys).agg(entry_at=events[ORDER[0]].min()).select(
+            "person_id", "entry_at")
     first = events.group_by(keys).agg(_first=ibis.struct(
         {"at": events[ORDER[0]], "id": events[ORDER[1]]}).min())
     return first.select("person_id", entry_at=first._first["at"], entry_id=first._first["id"])
+
+
+def entry_is_a_return(spec: RetentionSpec) -> bool:
+    """Whether every cohort event also matches ``return_event`` (the same matcher, or a wider
+    one): then an entry is a return, and whether a person came back in a calendar period
+    never depends on the order of events within one timestamp."""
+    cohort, back = spec.cohort_event, spec.return_event
+    names = back.any_event or (not cohort.any_event and set(cohort.names) <= set(back.names))
+    return names and all(rule in cohort.where for rule in back.where)
 
 
 def _part(name: str, table: ir.Table) -> ir.Table:
