@@ -17,10 +17,10 @@ about ``--events`` events; made there if missing). DuckDB reads it through
 touchpath's session settings (UTC, shuffle partitions = cores, adaptive execution, Arrow).
 
 Per case: the best of ``--repeat`` runs on each engine (the first Spark query of the run, a
-count, warms the JVM and is not counted), their ratio, and for ``funnel4`` and ``retention`` a
-hand-written Spark SQL query of the same question (its answer is printed next to touchpath's,
-and must be equal), with the ratio touchpath-on-Spark / hand SQL. The issue's target: each
-analysis on Spark within 2x the hand-written SQL.
+count, warms the JVM and is not counted), their ratio, and for ``funnel4``, ``retention``,
+``lifecycle`` and ``sessions`` a hand-written Spark SQL query of the same question (its answer
+is printed next to touchpath's, and must be equal), with the ratio touchpath-on-Spark / hand
+SQL. The issue's target: each analysis on Spark within 2x the hand-written SQL.
 """
 
 from __future__ import annotations
@@ -86,6 +86,54 @@ GROUP BY 1, 2
 active (any event) in the k-th calendar week after it."""
 
 
+HAND_LIFECYCLE = """
+WITH a AS (
+  SELECT DISTINCT person_id, date_trunc('week', timestamp) AS w FROM {events}
+), l AS (
+  SELECT w, lag(w) OVER (PARTITION BY person_id ORDER BY w) AS prev,
+         lead(w) OVER (PARTITION BY person_id ORDER BY w) AS next
+  FROM a
+)
+SELECT w AS week, count_if(prev IS NULL) AS new,
+       count_if(prev = w - INTERVAL 7 DAYS) AS returning,
+       count_if(prev < w - INTERVAL 7 DAYS) AS resurrecting, 0 AS dormant
+FROM l GROUP BY w
+UNION ALL
+SELECT w + INTERVAL 7 DAYS, 0, 0, 0, -count(*) FROM l
+WHERE next IS NULL OR next > w + INTERVAL 7 DAYS GROUP BY w
+"""
+"""Weekly lifecycle: a person active (any event) in week w is new (never before), returning
+(active the week before) or resurrecting; dormant in w + 1 when not active then."""
+
+HAND_SESSIONS = """
+WITH o AS (
+  SELECT person_id, timestamp AS ts, message_id, channel,
+         CASE WHEN lag(timestamp) OVER w IS NULL
+                OR timestamp > lag(timestamp) OVER w + INTERVAL 1800 SECONDS THEN 1 ELSE 0 END
+           AS start
+  FROM {events} WINDOW w AS (PARTITION BY person_id ORDER BY timestamp, message_id)
+), n AS (
+  SELECT person_id, ts, message_id, channel,
+         sum(start) OVER (PARTITION BY person_id ORDER BY ts, message_id
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS k
+  FROM o
+), s AS (
+  SELECT person_id, min(ts) AS started,
+         (unix_micros(CAST(max(ts) AS TIMESTAMP)) - unix_micros(CAST(min(ts) AS TIMESTAMP))) / 1e6
+           AS len, count(*) AS events,
+         min_by(channel, struct(ts, message_id)) AS entry_channel
+  FROM n GROUP BY person_id, k
+)
+SELECT date_trunc('day', started) AS day, entry_channel, count(*) AS sessions,
+       count(DISTINCT person_id) AS people, percentile(len, 0.5) AS median_length_seconds,
+       percentile(len, 0.9) AS p90_length_seconds, percentile(events, 0.5) AS median_events,
+       percentile(events, 0.9) AS p90_events, avg(IF(events = 1, 1.0D, 0.0D)) AS bounce_rate
+FROM s GROUP BY GROUPING SETS ((date_trunc('day', started)), (), (entry_channel))
+"""
+"""Sessions with a 30-minute timeout over each person's events in (timestamp, message_id)
+order: per day, overall and by entry channel (what touchpath's sessions analysis answers)."""
+
+
 def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, answer = [], None
     for _ in range(max(repeat, 1)):
@@ -130,9 +178,41 @@ def _hand_comparable(hand: dict[str, dict[int, int]], ours: dict[str, dict[int, 
     return {c: {k: v for k, v in hand.get(c, {}).items() if k in ours[c]} for c in ours}
 
 
+def _lifecycle_hand(spark: Any, view: str) -> dict[str, dict[str, int]]:
+    table: dict[str, dict[str, int]] = {}
+    for row in spark.sql(HAND_LIFECYCLE.format(events=view)).collect():
+        cell = table.setdefault(str(row["week"].date()), dict.fromkeys(LIFECYCLE, 0))
+        for status in LIFECYCLE:
+            cell[status] += int(row[status])
+    return table
+
+
+LIFECYCLE = ("new", "returning", "resurrecting", "dormant")
+
+
+def _lifecycle_table(result: Any) -> dict[str, dict[str, int]]:
+    return {str(row["period"])[:10]: {s: int(row[s]) for s in LIFECYCLE}
+            for _, row in result.frame.iterrows()}
+
+
+def _sessions_hand(spark: Any, view: str) -> dict[str, Any]:
+    rows = spark.sql(HAND_SESSIONS.format(events=view)).collect()
+    overall = next(r for r in rows if r["day"] is None and r["entry_channel"] is None)
+    return _sessions_keep(overall.asDict())
+
+
+def _sessions_keep(summary: dict[str, Any]) -> dict[str, Any]:
+    return {"sessions": int(summary["sessions"]), "people": int(summary["people"]),
+            **{k: round(float(summary[k]), 6) for k in (
+                "median_length_seconds", "p90_length_seconds", "median_events", "p90_events",
+                "bounce_rate")}}
+
+
 HAND: dict[str, tuple[Callable[[Any, str], Any], Callable[[Any], Any]]] = {
     "funnel4": (_funnel_hand, lambda r: [int(n) for n in r.counts()]),
     "retention": (_retention_hand, _retention_table),
+    "lifecycle": (_lifecycle_hand, _lifecycle_table),
+    "sessions": (_sessions_hand, lambda r: _sessions_keep(r.summary)),
 }
 
 
@@ -215,6 +295,8 @@ def main(argv: list[str] | None = None) -> None:
             mine = ours(spark_r)
             if name == "retention":
                 hand = _hand_comparable(hand, mine)
+            elif name == "lifecycle":  # the weeks touchpath reports (with quiet weeks as 0)
+                hand = {w: hand.get(w, dict.fromkeys(LIFECYCLE, 0)) for w in mine}
             row.update(hand_seconds=round(hand_s, 2), spark_over_hand=round(spark_s / hand_s, 2),
                        hand_agrees=hand == mine)
             hand_text = f"{hand_s:>11.2f} {spark_s / hand_s:>11.2f}"
