@@ -158,6 +158,104 @@ def test_partly_known_batch(store: DuckDBStore, make_rows: MakeRows) -> None:
     assert (result.stored, result.duplicates) == (1, 1)
 
 
+# -- the collector's write: recent ids in memory, mirrored by recent_message_ids -------------
+
+def recent_table(store: DuckDBStore) -> list[str]:
+    return [r["message_id"] for r in store.sql(
+        "SELECT message_id FROM recent_message_ids ORDER BY message_id").to_pylist()]
+
+
+def test_collector_writes_dedupe_across_batches_and_restarts(
+    make_settings: Callable[..., Settings], make_rows: MakeRows
+) -> None:
+    since = datetime(2000, 1, 1)
+    batch = make_rows(page("c1", "a1", 0), page("c2", "a1", 1), page("c1", "a1", 0))
+    with DuckDBStore(make_settings()) as first:
+        result = first.write(batch, recent_ids_since=since)
+        assert (result.received, result.stored, result.duplicates) == (3, 2, 1)
+        again = first.write(make_rows(page("c2", "a1", 1), page("c3", "a1", 2)),
+                            recent_ids_since=since)
+        assert (again.received, again.stored, again.duplicates) == (2, 1, 1)
+        assert recent_table(first) == ["c1", "c2", "c3"]
+    with DuckDBStore(make_settings()) as reopened:  # the set is read back from the table
+        result = reopened.write(batch, recent_ids_since=since)
+        assert (result.stored, result.duplicates) == (0, 3)
+        assert sorted(persons(reopened)) == ["c1", "c2", "c3"]
+        assert recent_table(reopened) == ["c1", "c2", "c3"]
+
+
+def test_collector_forgets_ids_older_than_the_window_in_table_and_memory(
+    make_settings: Callable[..., Settings], make_rows: MakeRows
+) -> None:
+    with DuckDBStore(make_settings()) as store:
+        store.write(make_rows(page("old", "a1", 0)), recent_ids_since=datetime(2000, 1, 1))
+        stored = store.sql("SELECT max(loaded_at) AS t FROM recent_message_ids").to_pylist()
+    window_start = stored[0]["t"] + timedelta(microseconds=1)
+    with DuckDBStore(make_settings()) as store:
+        # a window that starts after "old" was stored: the first write of a store prunes, from
+        # the table and from the set alike
+        store.write(make_rows(page("new", "a1", 1)), recent_ids_since=window_start)
+        assert recent_table(store) == ["new"]
+        result = store.write(make_rows(page("old", "a1", 0)), recent_ids_since=window_start)
+        assert result.stored == 1  # forgotten, so stored again (no clash with the table)
+        ids = store.sql("SELECT message_id FROM events ORDER BY 1").column(0).to_pylist()
+        assert ids == ["new", "old", "old"]
+        assert recent_table(store) == ["new", "old"]
+
+
+def test_a_failed_collector_write_leaves_its_ids_unseen(
+    store: DuckDBStore, make_rows: MakeRows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    since = datetime(2000, 1, 1)
+    batch = make_rows(page("f1", "a1", 0), identify("f2", "u1", "a1", 1))
+
+    def broken(con: duckdb.DuckDBPyConnection) -> None:
+        raise duckdb.IOException("disk gone")
+
+    monkeypatch.setattr(store, "_classify", broken)
+    with pytest.raises(duckdb.IOException):
+        store.write(batch, recent_ids_since=since)
+    monkeypatch.undo()
+    assert recent_table(store) == [] and store.stats()["events"] == 0
+    result = store.write(batch, recent_ids_since=since)  # the client's retry is stored
+    assert (result.stored, result.duplicates) == (2, 0)
+    assert recent_table(store) == ["f1", "f2"]
+
+
+def test_collector_write_stitches_and_classifies_like_a_plain_write(
+    make_settings: Callable[..., Settings], make_rows: MakeRows, tmp_path: Path
+) -> None:
+    batches = [
+        make_rows(page("s1", "anon-1", 0, context={"page": {"url": "https://x.example/?gclid=1"}}),
+                  page("s2", "anon-2", 1, context={"referrer": {"url": "https://google.com/"}}),
+                  track("s3", "Viewed", 2, anonymousId="anon-3")),
+        make_rows(identify("s4", "user-1", "anon-1", 3, email="a@example.com"),
+                  identify("s5", "user-1", "anon-2", 4),
+                  track("s6", "Bought", 5, userId="user-1", channel="email"),
+                  track("s3", "Viewed", 2, anonymousId="anon-3")),
+        make_rows({"type": "alias", "messageId": "s7", "userId": "user-2",
+                   "previousId": "anon-3", "timestamp": at(6)},
+                  identify("s8", "user-2", None, 7, email="a@example.com")),
+    ]
+    plain = DuckDBStore(make_settings(store_path=tmp_path / "plain.duckdb"))
+    collected = DuckDBStore(make_settings(store_path=tmp_path / "collected.duckdb"))
+    try:
+        for batch in batches:
+            expected = plain.write(batch)
+            got = collected.write(batch, recent_ids_since=datetime(2000, 1, 1))
+            assert got == expected
+        query = "SELECT message_id, person_id, channel FROM events ORDER BY message_id"
+        assert collected.sql(query) == plain.sql(query)
+        for table_name in ("identities", "identity_merges"):
+            columns = "* EXCLUDE (recorded_at)" if table_name == "identity_merges" else "*"
+            query = f"SELECT {columns} FROM {table_name} ORDER BY ALL"
+            assert collected.sql(query) == plain.sql(query)
+        assert collected.stats()["merges"] == plain.stats()["merges"] != {}
+    finally:
+        plain.close()
+        collected.close()
+
+
 def test_rows_missing_required_columns_are_refused_whole(store: DuckDBStore) -> None:
     good = {"message_id": "ok", "type": "track", "event": "E", "anonymous_id": "a",
             "timestamp": T, "received_at": T}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -37,6 +38,8 @@ KEY_COLUMNS = ("k_user", "k_email", "k_phone", "k_anon", "k_prev")
 CHANNEL_INPUTS = ("source", "utm_source", "utm_medium", "ref_host", "page_host", "click_id")
 _CLICK_ID_PATTERN = r"[?&](" + "|".join(CLICK_IDS) + r")="
 _HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
+_DROP_TEMP = "; ".join(f"DROP TABLE IF EXISTS {t}"
+                       for t in ("_batch", "_combos", "_single", "_combo_person", "_final"))
 
 
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
@@ -74,6 +77,11 @@ class DuckDBStore:
         self._reader_cursors: list[duckdb.DuckDBPyConnection] = []
         self._generation = 0
         self._pruned_at: datetime | None = None
+        # the collector's recent message ids in memory: exactly the rows of recent_message_ids
+        # (loaded on the first collector write, changed only after a commit); ``_recent_log``
+        # holds them by ``loaded_at``, oldest first, so pruning pops from the left
+        self._recent: set[str] | None = None
+        self._recent_log: deque[tuple[datetime, list[str]]] = deque()
         self._migrate()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -172,22 +180,74 @@ class DuckDBStore:
         """Store a batch of touchpoints atomically: all of it or none of it.
 
         Messages whose ``message_id`` is already stored (or repeats in the batch) are skipped.
-        With ``recent_ids_since`` (the collector) the ids are checked against the index of
-        recently seen ids instead of every stored event — index probes, so the cost follows
-        the batch, not the store — and ids older than that time are pruned from the index.
+        With ``recent_ids_since`` (the collector) the ids are checked against the ids recently
+        seen by the collector instead of every stored event — a set in memory that mirrors the
+        table ``recent_message_ids``, so the cost follows the batch, not the store — and ids
+        older than that time are pruned (from the table and the set, once a minute).
         """
         incoming = conform(incoming)
         if incoming.num_rows == 0:
             return WriteResult(0, 0, 0)
         _check_required(incoming)
-        positions = pa.array(np.arange(incoming.num_rows, dtype=np.int64))
         with self._lock:
+            if recent_ids_since is not None:
+                return self._write_recent(incoming, recent_ids_since)
+            positions = pa.array(np.arange(incoming.num_rows, dtype=np.int64))
             self._con.register("_arrow_in", incoming.append_column("_pos", positions))
             try:
-                return self._transaction("SELECT * FROM _arrow_in", {}, incoming.num_rows,
-                                         recent_ids_since)
+                return self._transaction("SELECT * FROM _arrow_in", {}, incoming.num_rows)
             finally:
                 self._con.unregister("_arrow_in")
+
+    def _recent_ids(self) -> set[str]:
+        """The set of ``recent_message_ids`` (read from the table on first use)."""
+        if self._recent is None:
+            self._recent_log.clear()
+            for loaded_at, ids in self._con.execute(
+                "SELECT loaded_at, list(message_id) FROM recent_message_ids "
+                "GROUP BY loaded_at ORDER BY loaded_at"
+            ).fetchall():
+                self._recent_log.append((loaded_at, ids))
+            self._recent = {i for _, ids in self._recent_log for i in ids}
+        return self._recent
+
+    def _write_recent(self, incoming: pa.Table, since: datetime) -> WriteResult:
+        """The collector's write: dedupe against the recent ids in memory, then store the new
+        rows and their ids in one transaction; the set changes only once that committed."""
+        recent = self._recent_ids()
+        rows = incoming.num_rows
+        fresh_ids: list[str] = []
+        fresh_pos: list[int] = []
+        batch_ids: set[str] = set()
+        for pos, message_id in enumerate(incoming.column("message_id").to_pylist()):
+            if message_id not in recent and message_id not in batch_ids:
+                batch_ids.add(message_id)
+                fresh_ids.append(message_id)
+                fresh_pos.append(pos)
+        if not fresh_ids:
+            return WriteResult(rows, 0, rows)
+        if len(fresh_pos) < rows:  # the first copy of a message repeated in the batch wins
+            incoming = incoming.take(pa.array(fresh_pos, pa.int64()))
+        now = utcnow()
+        prune = self._pruned_at is None or (now - self._pruned_at).total_seconds() > 60
+        positions = pa.array(np.arange(len(fresh_ids), dtype=np.int64))
+        self._con.register("_arrow_in", incoming.append_column("_pos", positions))
+        try:
+            result = self._transaction("SELECT * FROM _arrow_in", {}, len(fresh_ids),
+                                       (now, since if prune else None))
+        except duckdb.ConstraintException:
+            self._recent = None  # the set disagreed with the table: read it again next time
+            raise
+        finally:
+            self._con.unregister("_arrow_in")
+        recent.update(fresh_ids)
+        self._recent_log.append((now, fresh_ids))
+        if prune:
+            log = self._recent_log
+            while log and log[0][0] < since:
+                recent.difference_update(log.popleft()[1])
+            self._pruned_at = now
+        return WriteResult(rows, result.stored, rows - result.stored, result.merges)
 
     def write_query(self, query: str, params: dict[str, Any], rows: int, *,
                     chunk_rows: int | None = None,
@@ -213,34 +273,35 @@ class DuckDBStore:
             yield self._con
 
     def _transaction(self, query: str, params: dict[str, Any], rows: int,
-                     recent_ids_since: datetime | None = None, *,
+                     recent_ids: tuple[datetime, datetime | None] | None = None, *,
                      chunk_rows: int | None = None,
                      progress: Callable[[int], None] | None = None) -> WriteResult:
         con = self._con
         con.begin()
         try:
-            result = self._write(con, query, params, rows, recent_ids_since, chunk_rows,
-                                 progress)
+            result = self._write(con, query, params, rows, recent_ids, chunk_rows, progress)
+            con.execute(_DROP_TEMP)  # in the transaction: no commit of its own
             con.commit()
         except Exception:
             con.rollback()
+            con.execute(_DROP_TEMP)
             raise
         finally:
-            for view in ("_channels", "_remap", "_fresh_ids"):
+            for view in ("_channels", "_remap"):
                 con.unregister(view)
-            for table_name in ("_batch", "_combos", "_single", "_combo_person", "_final"):
-                con.execute(f"DROP TABLE IF EXISTS {table_name}")
         return result
 
     def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
-               rows: int, recent_ids_since: datetime | None, chunk_rows: int | None = None,
+               rows: int, recent_ids: tuple[datetime, datetime | None] | None,
+               chunk_rows: int | None = None,
                progress: Callable[[int], None] | None = None) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
         ``_batch`` holds what deduplication, stitching and classification need of the new
         rows (their ``_pos``, identity keys and channel inputs), not the rows themselves: the
         insert reads the incoming rows again and joins them on ``_pos`` with their person and
-        channel.
+        channel. With ``recent_ids`` (loaded_at, prune before) the caller has deduplicated the
+        rows already (the collector): their ids go into ``recent_message_ids`` instead.
         """
         settings = self.settings
         email_on = "email" in settings.identity_match_keys
@@ -250,9 +311,9 @@ class DuckDBStore:
         usable = ("(trim({c}, ' \t\r\n') <> '' AND "
                   "NOT list_contains($blocked, lower(trim({c}, ' \t\r\n'))))")
         seen = "ANTI JOIN events e ON e.message_id = i.message_id"
-        if recent_ids_since is not None:
-            self._remember_ids(con, query, params, recent_ids_since)
-            seen = "SEMI JOIN _fresh_ids f ON f.message_id = i.message_id"
+        if recent_ids is not None:
+            self._remember_ids(con, query, params, *recent_ids)
+            seen = ""
         con.execute(
             f"""
             CREATE OR REPLACE TEMP TABLE _batch AS
@@ -276,9 +337,12 @@ class DuckDBStore:
             """,
             {**params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
         )
-        total, fresh, low, high = con.execute(
-            "SELECT count(*), count(DISTINCT message_id), min(_pos), max(_pos) FROM _batch"
-        ).fetchall()[0]
+        if recent_ids is not None:  # deduplicated by the caller; _pos is 0 .. rows - 1
+            total, fresh, low, high = rows, rows, 0, rows - 1
+        else:
+            total, fresh, low, high = con.execute(
+                "SELECT count(*), count(DISTINCT message_id), min(_pos), max(_pos) FROM _batch"
+            ).fetchall()[0]
         if fresh < total:  # the same message twice in one batch: keep its first copy
             con.execute(
                 "DELETE FROM _batch WHERE _pos NOT IN "
@@ -332,21 +396,14 @@ class DuckDBStore:
         return WriteResult(rows, fresh, duplicates, merges)
 
     def _remember_ids(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
-                      since: datetime) -> None:
-        """Add the batch's ids to the recent-id index; ``_fresh_ids`` gets those it did not
-        hold (the primary key answers by index probes). Prunes old ids once a minute."""
-        now = utcnow()
-        rows = con.execute(
-            f"INSERT INTO recent_message_ids SELECT DISTINCT message_id, $now "
-            f"FROM ({query}) ON CONFLICT DO NOTHING RETURNING message_id",
-            {**params, "now": now},
-        ).fetchall()
-        con.register("_fresh_ids", pa.table({"message_id": pa.array([r[0] for r in rows],
-                                                                    pa.string())}))
-        if self._pruned_at is None or (now - self._pruned_at).total_seconds() > 60:
+                      now: datetime, prune_before: datetime | None) -> None:
+        """Store the (new, deduplicated) ids of the batch in ``recent_message_ids``; with
+        ``prune_before``, delete the older ones (the caller prunes its set alike on commit)."""
+        con.execute(f"INSERT INTO recent_message_ids SELECT message_id, $now FROM ({query})",
+                    {**params, "now": now})
+        if prune_before is not None:
             con.execute("DELETE FROM recent_message_ids WHERE loaded_at < $since",
-                        {"since": since})
-            self._pruned_at = now
+                        {"since": prune_before})
 
     def _classify(self, con: duckdb.DuckDBPyConnection) -> None:
         inputs = ", ".join(CHANNEL_INPUTS)
