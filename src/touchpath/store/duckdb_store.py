@@ -380,7 +380,23 @@ class DuckDBStore:
                 """
 
         values = {**params, "loaded_now": utcnow()}
-        if chunk_rows is None or high - low < chunk_rows:
+        if recent_ids is not None:
+            # the collector's rows are _pos 0 .. rows - 1 in order, every one of them in
+            # _batch: a positional join, not a hash join on _pos (the guard fails the write,
+            # should the two sides ever disagree)
+            con.execute(
+                f"""
+                INSERT INTO events BY NAME
+                SELECT {columns},
+                  coalesce(i.event, '$' || i.type) AS event,
+                  CASE WHEN f._pos = i._pos THEN f.person_id
+                       ELSE error('collector write: rows out of order') END AS person_id,
+                  f.channel, $loaded_now AS loaded_at
+                FROM ({query}) i POSITIONAL JOIN ({final} ORDER BY b._pos) f
+                """,
+                values,
+            )
+        elif chunk_rows is None or high - low < chunk_rows:
             con.execute(insert(final), values)
         else:
             # person and channel once for the whole batch (a join per chunk would build the
