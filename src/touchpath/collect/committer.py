@@ -13,6 +13,13 @@ commit: measured on a 1,600-row commit beside one busy Python thread, 52 ms alon
 123 ms. While a committer runs, the switch interval is therefore lowered to
 :data:`SWITCH_INTERVAL` (69 ms in the same measurement); :meth:`GroupCommitter.close` restores it.
 
+DuckDB checkpoints (writes the WAL's rows into the file, compressed) inside the commit that
+takes the WAL past ``checkpoint_threshold``, and each checkpoint also rewrites the table's last,
+partly filled row group: at the default 16 MB that is about every 50,000 collector rows, 0.4 to
+0.8 s each. A committer raises the threshold to :data:`CHECKPOINT_THRESHOLD`, so checkpoints
+come four times less often and cost less in all (1,600-row commits on a 160,000-row store: 42.0
+against 37.0 ms on average over 200 commits); the WAL, and its replay after a crash, is larger.
+
 When the store fails the futures fail (the HTTP layer answers 503 so that clients retry); when
 more rows wait than ``max_pending_rows`` new submissions are refused at once (also 503) rather
 than queued without bound.
@@ -39,6 +46,10 @@ SWITCH_INTERVAL = 0.0005
 """Seconds: the interpreter's switch interval while a committer runs (``sys.setswitchinterval``)."""
 
 
+CHECKPOINT_THRESHOLD = "64MB"
+"""DuckDB's ``checkpoint_threshold`` while a committer runs (DuckDB's default: 16MB)."""
+
+
 @dataclass(frozen=True)
 class CommitStats:
     commits: int
@@ -62,6 +73,8 @@ class GroupCommitter:
         self._commits = 0
         self._rows = 0
         self._seconds = 0.0
+        with store.session() as con:
+            con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         self._switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(self._switch_interval, SWITCH_INTERVAL))
         self._thread = threading.Thread(target=self._run, name="touchpath-commit", daemon=True)
