@@ -453,13 +453,14 @@ class DuckDBStore:
         )
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE _single AS
+            CREATE OR REPLACE TEMP TABLE _combo_person AS
             WITH linked AS (
               SELECT DISTINCT unnest([k_user, k_email, k_phone, k_anon,
                                       'user:' || k_prev[6:], 'anon:' || k_prev[6:]]) AS key
               FROM _combos WHERE NOT lone
             )
-            SELECT c.*, {first_key} AS key, i.person_id AS known
+            SELECT c.*, {first_key} AS key, i.person_id AS known,
+              coalesce(i.person_id, 'p_' || left(sha256({first_key}), 16)) AS person_id
             FROM _combos c
             LEFT JOIN identities i ON i.key = {first_key}
             WHERE c.lone AND {first_key} NOT IN (SELECT key FROM linked WHERE key IS NOT NULL)
@@ -470,21 +471,12 @@ class DuckDBStore:
             INSERT INTO identities
             SELECT key, split_part(key, ':', 1), key[strpos(key, ':') + 1:],
                    'p_' || left(sha256(key), 16), first_seen
-            FROM _single WHERE known IS NULL
-            """
-        )
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _combo_person AS
-            SELECT {keys},
-              CASE WHEN known IS NULL THEN 'p_' || left(sha256(key), 16) ELSE known END
-                AS person_id
-            FROM _single
+            FROM _combo_person WHERE known IS NULL
             """
         )
         table = con.sql(
             f"SELECT {keys}, first_seen, message_id FROM _combos c "
-            f"WHERE NOT EXISTS (SELECT 1 FROM _single s WHERE "
+            f"WHERE NOT EXISTS (SELECT 1 FROM _combo_person s WHERE "
             + " AND ".join(f"s.{k} IS NOT DISTINCT FROM c.{k}" for k in KEY_COLUMNS)
             + ")"
         ).to_arrow_table()
@@ -534,7 +526,7 @@ class DuckDBStore:
             "person_id", pa.array(resolution.person_of_combo, pa.string())
         )
         con.register("_resolved", resolved)
-        con.execute("INSERT INTO _combo_person SELECT * FROM _resolved")
+        con.execute("INSERT INTO _combo_person BY NAME SELECT * FROM _resolved")
         con.unregister("_resolved")
         if resolution.new_identities:
             key, kind, value, person, seen = zip(*resolution.new_identities, strict=True)
