@@ -222,6 +222,21 @@ def test_a_failed_collector_write_leaves_its_ids_unseen(
     assert recent_table(store) == ["f1", "f2"]
 
 
+def test_a_set_that_disagrees_with_the_table_heals_on_the_next_write(
+    store: DuckDBStore, make_rows: MakeRows
+) -> None:
+    since = datetime(2000, 1, 1)
+    batch = make_rows(page("h1", "a1", 0))
+    store.write(batch, recent_ids_since=since)
+    assert store._recent is not None
+    store._recent.discard("h1")  # as if the set had lost an id the table holds
+    with pytest.raises(duckdb.ConstraintException):
+        store.write(batch, recent_ids_since=since)  # refused whole: nothing stored twice
+    result = store.write(batch, recent_ids_since=since)  # the set was read again
+    assert (result.stored, result.duplicates) == (0, 1)
+    assert store.stats()["events"] == 1
+
+
 def test_collector_write_stitches_and_classifies_like_a_plain_write(
     make_settings: Callable[..., Settings], make_rows: MakeRows, tmp_path: Path
 ) -> None:
