@@ -33,41 +33,53 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.analytics_speed import CASES, FUNNEL4, dataset
+from benchmarks.analytics_speed import CASES, FUNNEL4, FUNNEL20, dataset
 
-HAND_FUNNEL4 = """
+
+def hand_funnel(steps: tuple[str, ...], window_seconds: int) -> str:
+    """A sequential funnel of ``steps`` in Spark SQL, unique persons, window inclusive from
+    step 1, next step = the first matching event later in (timestamp, message_id) order
+    (docs/funnels.md): one window pass gives each event the position of the next event of each
+    step name, then one self-join per step follows the chain from every step-1 event."""
+    names = list(dict.fromkeys(steps))
+    col = {name: f"n{j}" for j, name in enumerate(names)}
+    quoted = ", ".join("'" + name + "'" for name in names)
+    nexts = ",\n         ".join(
+        f"min(CASE WHEN event = '{name}' THEN pos END) OVER w AS {col[name]}" for name in names)
+    joins = "\n  ".join(
+        f"LEFT JOIN n s{k} ON s{k}.person_id = s1.person_id AND s{k}.pos = s{k - 1}.{col[step]}"
+        for k, step in enumerate(steps[1:], 2))
+    times = ", ".join(f"s{k}.ts AS t{k}" for k in range(1, len(steps) + 1))
+    depth = "\n                             ".join(
+        f"WHEN t{k} <= t1 + INTERVAL {window_seconds} SECONDS THEN {k}"
+        for k in range(len(steps), 1, -1))
+    counts = ", ".join(["count(*) AS s1"] + [f"count_if(depth >= {k}) AS s{k}"
+                                             for k in range(2, len(steps) + 1)])
+    return f"""
 WITH e AS (
   SELECT person_id, timestamp AS ts, event,
          row_number() OVER (PARTITION BY person_id ORDER BY timestamp, message_id) AS pos
-  FROM {events} WHERE event IN ('{s1}', '{s2}', '{s3}', '{s4}')
+  FROM {{events}} WHERE event IN ({quoted})
 ), n AS (
   SELECT person_id, pos, ts, event,
-         min(CASE WHEN event = '{s2}' THEN pos END) OVER w AS n2,
-         min(CASE WHEN event = '{s3}' THEN pos END) OVER w AS n3,
-         min(CASE WHEN event = '{s4}' THEN pos END) OVER w AS n4
+         {nexts}
   FROM e
   WINDOW w AS (PARTITION BY person_id ORDER BY pos
                ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
 ), a AS (
-  SELECT s1.person_id, s1.ts AS t1, s2.ts AS t2, s3.ts AS t3, s4.ts AS t4
+  SELECT s1.person_id, {times}
   FROM n s1
-  LEFT JOIN n s2 ON s2.person_id = s1.person_id AND s2.pos = s1.n2
-  LEFT JOIN n s3 ON s3.person_id = s1.person_id AND s3.pos = s2.n3
-  LEFT JOIN n s4 ON s4.person_id = s1.person_id AND s4.pos = s3.n4
-  WHERE s1.event = '{s1}'
+  {joins}
+  WHERE s1.event = '{steps[0]}'
 ), d AS (
-  SELECT person_id, max(CASE WHEN t4 <= t1 + INTERVAL {window} SECONDS THEN 4
-                             WHEN t3 <= t1 + INTERVAL {window} SECONDS THEN 3
-                             WHEN t2 <= t1 + INTERVAL {window} SECONDS THEN 2
+  SELECT person_id, max(CASE {depth}
                              ELSE 1 END) AS depth
   FROM a GROUP BY person_id
 )
-SELECT count(*) AS s1, count_if(depth >= 2) AS s2, count_if(depth >= 3) AS s3,
-       count_if(depth >= 4) AS s4
+SELECT {counts}
 FROM d
 """
-"""Sequential 4-step funnel, unique persons, window inclusive from step 1, next step = the first
-matching event later in (timestamp, message_id) order (docs/funnels.md)."""
+
 
 HAND_RETENTION = """
 WITH firsts AS (
@@ -143,12 +155,12 @@ def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return min(times), answer
 
 
-def _funnel_hand(spark: Any, view: str) -> list[int]:
-    window = 7 * 86400
-    query = HAND_FUNNEL4.format(events=view, window=window,
-                                **{f"s{i + 1}": s for i, s in enumerate(FUNNEL4)})
-    row = spark.sql(query).collect()[0]
-    return [int(row[f"s{i}"]) for i in range(1, 5)]
+def _funnel_hand(steps: tuple[str, ...]) -> Callable[[Any, str], list[int]]:
+    def query(spark: Any, view: str) -> list[int]:
+        row = spark.sql(hand_funnel(steps, 7 * 86400).format(events=view)).collect()[0]
+        return [int(row[f"s{k}"]) for k in range(1, len(steps) + 1)]
+
+    return query
 
 
 def _retention_hand(spark: Any, view: str) -> dict[str, dict[int, int]]:
@@ -209,7 +221,8 @@ def _sessions_keep(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 HAND: dict[str, tuple[Callable[[Any, str], Any], Callable[[Any], Any]]] = {
-    "funnel4": (_funnel_hand, lambda r: [int(n) for n in r.counts()]),
+    "funnel4": (_funnel_hand(FUNNEL4), lambda r: [int(n) for n in r.counts()]),
+    "funnel20": (_funnel_hand(FUNNEL20), lambda r: [int(n) for n in r.counts()]),
     "retention": (_retention_hand, _retention_table),
     "lifecycle": (_lifecycle_hand, _lifecycle_table),
     "sessions": (_sessions_hand, lambda r: _sessions_keep(r.summary)),
@@ -309,7 +322,7 @@ def main(argv: list[str] | None = None) -> None:
               f"{hand_text}  {agree}", flush=True)
         if name == "funnel4":
             print(f"           funnel counts: touchpath {HAND['funnel4'][1](spark_r)}, "
-                  f"hand SQL {_funnel_hand(spark, view) if not row.get('hand_agrees') else 'same'}",
+                  f"hand SQL {hand if not row.get('hand_agrees') else 'same'}",
                   flush=True)
         results.append(row)
     on_spark.close()

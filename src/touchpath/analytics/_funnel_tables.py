@@ -67,7 +67,8 @@ def aggregates(picked: ir.Table, spec: FunnelSpec, by: list[str], full: bool) ->
         aggs[f"c_{k}"] = (picked.reached >= k).cast("int64").sum()
         if k > 1:
             gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
-            aggs[f"med_{k}"] = gap.median()
+            if not full:  # else the median is the pair's 50th percentile, below
+                aggs[f"med_{k}"] = gap.median()
             aggs[f"sum_{k}"] = micros_between(picked[f"t_{k}"], picked[f"t_{k - 1}"]).sum()
             aggs[f"cnt_{k}"] = gap.count()
     if full:
@@ -75,8 +76,8 @@ def aggregates(picked: ir.Table, spec: FunnelSpec, by: list[str], full: bool) ->
             gap = seconds_between(picked[f"t_{b}"], picked[f"t_{a}"])
             aggs[f"n_{a}_{b}"] = gap.count()
             aggs[f"sum_{a}_{b}"] = micros_between(picked[f"t_{b}"], picked[f"t_{a}"]).sum()
-            for p in PERCENTILES:
-                aggs[f"p{int(p * 100)}_{a}_{b}"] = gap.quantile(p)
+            # every percentile of the pair from one sort of its times
+            aggs[f"q_{a}_{b}"] = gap.quantile(list(PERCENTILES))
         for k in range(2, n + 1):
             gap = seconds_between(picked[f"t_{k}"], picked[f"t_{k - 1}"])
             low = 0.0
@@ -85,7 +86,24 @@ def aggregates(picked: ir.Table, spec: FunnelSpec, by: list[str], full: bool) ->
                 aggs[f"h_{k}_{i}"] = inside.fill_null(False).cast("int64").sum()
                 low = edge
     grouped = picked.group_by(by).aggregate(**aggs) if by else picked.aggregate(**aggs)
-    return grouped.to_pandas()
+    data = grouped.to_pandas()
+    if not full:
+        return data
+    columns: dict[str, list[float | None]] = {}
+    for a, b in _pairs(n):
+        values = [_percentiles(v) for v in data.pop(f"q_{a}_{b}")]
+        for i, p in enumerate(PERCENTILES):
+            columns[f"p{int(p * 100)}_{a}_{b}"] = [v[i] for v in values]
+        if b == a + 1:
+            columns[f"med_{b}"] = columns[f"p50_{a}_{b}"]
+    return pd.concat([data, pd.DataFrame(columns, index=data.index)], axis=1)
+
+
+def _percentiles(value: Any) -> list[float | None]:
+    """The percentiles of one pair (NULL when no attempt made that pair)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return [None] * len(PERCENTILES)
+    return [None if v is None else float(v) for v in value]
 
 
 def step_rows(data: pd.DataFrame, spec: FunnelSpec, by: list[str]) -> pd.DataFrame:

@@ -49,7 +49,8 @@ def spark_session(settings: Settings) -> SparkSession:
 
     Timestamps are read and compared in UTC (the store's naive times are UTC). In local mode the
     shuffle runs in as many partitions as cores (Spark's default of 200 makes a 2-core run of a
-    small funnel 10x slower); adaptive execution is on and the web UI off. ``spark_conf``
+    small funnel 10x slower); adaptive execution is on, the web UI off, and the analyzer may
+    take 1,000 rounds instead of 100 (a 20-step funnel's plan needs more than 100). ``spark_conf``
     entries (``key=value``) are applied last, so a cluster's own tuning wins.
     """
     try:
@@ -63,7 +64,9 @@ def spark_session(settings: Settings) -> SparkSession:
                .config("spark.ui.showConsoleProgress", "false")
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.adaptive.enabled", "true")
-               .config("spark.sql.adaptive.coalescePartitions.enabled", "true"))
+               .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+               # a 20-step funnel's plan needs more than the default 100 resolution rounds
+               .config("spark.sql.analyzer.maxIterations", "1000"))
     partitions = settings.spark_shuffle_partitions or _local_cores(settings.spark_master)
     if partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
