@@ -17,8 +17,8 @@ about ``--events`` events; made there if missing). DuckDB reads it through
 touchpath's session settings (UTC, shuffle partitions = cores, adaptive execution, Arrow).
 
 Per case: the best of ``--repeat`` runs on each engine (the first Spark query of the run, a
-count, warms the JVM and is not counted), their ratio, and for ``funnel4``, ``retention``,
-``lifecycle`` and ``sessions`` a hand-written Spark SQL query of the same question (its answer
+count, warms the JVM and is not counted), their ratio, and for every case but ``stages`` a
+hand-written Spark SQL query of the same question (its answer
 is printed next to touchpath's, and must be equal), with the ratio touchpath-on-Spark / hand
 SQL. The issue's target: each analysis on Spark within 2x the hand-written SQL.
 """
@@ -146,6 +146,26 @@ FROM s GROUP BY GROUPING SETS ((date_trunc('day', started)), (), (entry_channel)
 order: per day, overall and by entry channel (what touchpath's sessions analysis answers)."""
 
 
+HAND_PATHS = """
+WITH o AS (
+  SELECT person_id, timestamp, message_id, event,
+         lag(event) OVER (PARTITION BY person_id ORDER BY timestamp, message_id) AS prev
+  FROM {events}
+), c AS (
+  SELECT person_id, event,
+         row_number() OVER (PARTITION BY person_id ORDER BY timestamp, message_id) AS k
+  FROM o WHERE prev IS NULL OR prev <> event
+), p AS (
+  SELECT concat_ws(' → ', transform(array_sort(collect_list(struct(k, event))),
+                                    x -> x.event)) AS path
+  FROM c WHERE k <= {steps} GROUP BY person_id
+)
+SELECT path, count(*) AS n FROM p GROUP BY path
+"""
+"""Paths from each person's first event, repeats collapsed, the first ``steps`` steps: every
+distinct path and how many people follow it."""
+
+
 def _best(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     times, answer = [], None
     for _ in range(max(repeat, 1)):
@@ -220,11 +240,20 @@ def _sessions_keep(summary: dict[str, Any]) -> dict[str, Any]:
                 "bounce_rate")}}
 
 
+def _paths_hand(spark: Any, view: str) -> dict[str, Any]:
+    counts = {str(r["path"]): int(r["n"])
+              for r in spark.sql(HAND_PATHS.format(events=view, steps=5)).collect()}
+    top = min(counts.items(), key=lambda item: (-item[1], item[0])) if counts else None
+    return {"entities": sum(counts.values()), "distinct_paths": len(counts),
+            "top": None if top is None else f"{top[0]} ({top[1]})"}
+
+
 HAND: dict[str, tuple[Callable[[Any, str], Any], Callable[[Any], Any]]] = {
     "funnel4": (_funnel_hand(FUNNEL4), lambda r: [int(n) for n in r.counts()]),
     "funnel20": (_funnel_hand(FUNNEL20), lambda r: [int(n) for n in r.counts()]),
     "retention": (_retention_hand, _retention_table),
     "lifecycle": (_lifecycle_hand, _lifecycle_table),
+    "paths5": (_paths_hand, CASES["paths5"].answer),
     "sessions": (_sessions_hand, lambda r: _sessions_keep(r.summary)),
 }
 
