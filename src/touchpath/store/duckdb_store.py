@@ -39,7 +39,7 @@ CHANNEL_INPUTS = ("source", "utm_source", "utm_medium", "ref_host", "page_host",
 _CLICK_ID_PATTERN = r"[?&](" + "|".join(CLICK_IDS) + r")="
 _HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
 _DROP_TEMP = "; ".join(f"DROP TABLE IF EXISTS {t}"
-                       for t in ("_batch", "_combos", "_single", "_combo_person", "_final"))
+                       for t in ("_batch", "_combos", "_combo_person", "_final"))
 
 
 def _open(path: Path) -> duckdb.DuckDBPyConnection:
