@@ -129,7 +129,6 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
         else ibis.null("string"),
         **carried,
     )
-    finished = []
     for k in range(2, n + 1):
         step = spec.steps[k - 1]
         fetch = {"_sp": rows.pos, "_st": rows.timestamp, "_smsg": rows.message_id,
@@ -165,21 +164,12 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
             **{f"xp_{j}": ibis.cases((ok, joined[f"_sx{j}"]), else_=joined[f"xp_{j}"])
                for j in range(len(spec.exclusions))},
         )
-        # only the attempts still advancing go on to the next join: the work per step shrinks
-        finished.append(_final(out.filter(out.reached == k - 1), n, k))
-        out = out.filter(out.reached == k)
-    finished.append(_final(out, n, n))
-    return ibis.union(*finished, distinct=False)
-
-
-def _final(table: ir.Table, n: int, known: int) -> ir.Table:
-    """The result columns, the times of steps after ``known`` as NULL."""
-    return table.select(
-        "entity", "unit", "person_id", "entry_ts", "entry_msg", "reached",
-        *[f"t_{k}" for k in range(1, known + 1)],
-        **{f"t_{k}": ibis.null("timestamp") for k in range(known + 1, n + 1)},
-        group=table.group, last_msg=table.last_msg,
-    )
+    # One chain of joins that every attempt goes through (a stopped attempt's ``nxt`` is NULL,
+    # so its later joins find nothing). Splitting off the stopped attempts at each step and
+    # taking the union at the end costs the same on DuckDB, but Spark computed the chain
+    # again for every branch of the union: 2.6x slower at 20 steps.
+    return out.select("entity", "unit", "person_id", "entry_ts", "entry_msg", "reached",
+                      *[f"t_{k}" for k in range(1, n + 1)], "group", "last_msg")
 
 
 def _prefix_reached(table: ir.Table, conditions: list[ir.BooleanValue]) -> ir.IntegerValue:
