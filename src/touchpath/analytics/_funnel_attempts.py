@@ -112,8 +112,9 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     n = len(spec.steps)
     after = ibis.window(group_by=rows.entity, order_by=rows.pos, rows=(1, None))
     canon = same_as(spec)
+    stepped = sorted({canon[i] for i in range(2, n + 1)})  # the match flags of steps 2..n
     nexts = {f"nx_{k}": ibis.cases((rows[f"m_{k}"], rows.pos), else_=ibis.null("int64"))
-             .min().over(after) for k in sorted({canon[i] for i in range(2, n + 1)})}
+             .min().over(after) for k in stepped}
     nexts.update({f"nx_x{j}": ibis.cases((rows[f"x_{j}"], rows.pos), else_=ibis.null("int64"))
                   .min().over(after) for j in range(len(spec.exclusions))})
     rows = rows.mutate(**nexts)
@@ -129,14 +130,15 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
         else ibis.null("string"),
         **carried,
     )
+    # The same lookup table for every step (``nxt`` only ever points at an event of the
+    # step), so that Spark computes it once and reuses it in every join.
+    lookup = rows.select(_sp=rows.pos, _st=rows.timestamp, _smsg=rows.message_id,
+                         _sbd=rows._bd, _se=rows.entity,
+                         **{f"_snx_{c}": rows[f"nx_{c}"] for c in stepped},
+                         **{f"_sx{j}": rows[f"nx_x{j}"] for j in range(len(spec.exclusions))})
     for k in range(2, n + 1):
         step = spec.steps[k - 1]
-        fetch = {"_sp": rows.pos, "_st": rows.timestamp, "_smsg": rows.message_id,
-                 "_sbd": rows._bd, "_se": rows.entity}
-        if k < n:
-            fetch["_snx"] = rows[f"nx_{canon[k + 1]}"]
-        fetch.update({f"_sx{j}": rows[f"nx_x{j}"] for j in range(len(spec.exclusions))})
-        targets = rows.filter(_m(rows, spec, k)).select(**fetch).view()
+        targets = lookup.view()
         out = out.view()  # a plain relation: the next join must not extend the last one
         joined = out.left_join(targets, [out.entity == targets._se, out.nxt == targets._sp])
         ok = (joined.reached == k - 1) & joined._sp.notnull() \
@@ -155,7 +157,8 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
             "entity", "unit", "person_id", "entry_ts", "entry_msg", *keep,
             reached=joined.reached + ok.cast("int64"),
             **{f"t_{k}": ibis.cases((ok, joined._st), else_=ibis.null("timestamp"))},
-            nxt=ibis.cases((ok, joined._snx), else_=ibis.null("int64")) if k < n
+            nxt=ibis.cases((ok, joined[f"_snx_{canon[k + 1]}"]), else_=ibis.null("int64"))
+            if k < n
             else ibis.null("int64"),
             prev_ts=ibis.cases((ok, joined._st), else_=joined.prev_ts),
             last_msg=ibis.cases((ok, joined._smsg), else_=joined.last_msg),
