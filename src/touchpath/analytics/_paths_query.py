@@ -4,13 +4,13 @@ The steps of an entity (a person, or a session) come from :func:`~touchpath.anal
 scoped_events` with excluded events dropped, slimmed to the columns the windows need, in two
 ordered passes partitioned by the entity:
 
-1. in :data:`~touchpath.analytics.frame.ORDER`: the event number, the previous event's name
-   and running counts of start / end events. "At or after the first start" is a running count
-   of at least 1, "up to the first end" a count of ends strictly before of 0 (the last
+1. in :data:`~touchpath.analytics.frame.ORDER`: the previous event's name and running
+   counts of start / end events. "At or after the first start" is a running count of at
+   least 1, "up to the first end" a count of ends strictly before of 0 (the last
    occurrence: compare with the entity's total). Between a start and an end, one more pass
    finds the first end after the start. Repeats are dropped by comparing with the previous
    name (the anchor event is always kept);
-2. by event number over what is left: the step number, the next step's name and (before an
+2. in the same order over what is left: the step number, the next step's name and (before an
    end) the number of steps, then the cut to ``max_steps``.
 
 Only aggregates leave the engine: (step, name, next name) counts, from which the Sankey edges,
@@ -84,7 +84,7 @@ def steps(source: EventSource, spec: PathsSpec, events: ir.Table | None = None) 
                           rows=(None, 0))
     whole = ibis.window(group_by=slim._entity)
     first = spec.occurrence == "first"
-    passes: dict[str, ir.Value] = {"_rn": ibis.row_number().over(ordered)}
+    passes: dict[str, ir.Value] = {}
     if spec.collapse_repeats:
         passes["_prev"] = slim._label.lag().over(ordered)
     for name in ("start", "end"):
@@ -92,7 +92,8 @@ def steps(source: EventSource, spec: PathsSpec, events: ir.Table | None = None) 
             flag = slim[f"_is_{name}"]
             passes[f"_{name}s_upto"] = flag.sum().over(running)
             passes[f"_{name}s"] = flag.sum().over(whole)
-    slim = slim.mutate(**passes)
+    if passes:
+        slim = slim.mutate(**passes)
 
     if spec.start is not None:
         upto, total = slim._starts_upto, slim._starts
@@ -110,7 +111,9 @@ def steps(source: EventSource, spec: PathsSpec, events: ir.Table | None = None) 
         keep = slim._prev.isnull() | (slim._prev != slim._label)
         slim = slim.filter(slim._anchor | keep if spec.start is not None else keep)
 
-    later = ibis.window(group_by=slim._entity, order_by=slim._rn)
+    # in ORDER again (not by an event number from the first pass): Spark then sees that the
+    # rows are sorted so already and does not sort them a second time
+    later = ibis.window(group_by=slim._entity, order_by=[slim[c] for c in ORDER])
     numbered = slim.mutate(_step=ibis.row_number().over(later) + 1,
                            _following=slim._label.lead().over(later))
     if spec.end is not None:  # the cut counts back from the end
@@ -123,7 +126,8 @@ def _up_to_first_end(slim: ir.Table) -> ir.Table:
     """Keep the events from the start to the first end strictly after it (a second pass: the
     end must come after the start the first pass found)."""
     slim = slim.mutate(_hit=((slim._is_end == 1) & ~slim._anchor).cast("int64"))
-    running = ibis.window(group_by=slim._entity, order_by=slim._rn, rows=(None, 0))
+    running = ibis.window(group_by=slim._entity, order_by=[slim[c] for c in ORDER],
+                          rows=(None, 0))
     slim = slim.mutate(_hits_before=slim._hit.sum().over(running) - slim._hit,
                        _hits=slim._hit.sum().over(ibis.window(group_by=slim._entity)))
     return slim.filter((slim._hits_before == 0) & (slim._hits >= 1))
