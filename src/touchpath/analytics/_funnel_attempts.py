@@ -103,6 +103,12 @@ def _m(rows: ir.Table, spec: FunnelSpec, k: int) -> ir.BooleanValue:
     return rows[f"m_{same_as(spec)[k]}"]
 
 
+def _in_order(rows: ir.Table) -> list[ir.Value]:
+    """The order of ``pos``, named by the columns it was numbered by: Spark then sees that
+    the rows are already sorted for the next window and does not sort them again."""
+    return [rows[c] for c in ORDER]
+
+
 def _window_ok(spec: FunnelSpec, entry_ts: ir.TimestampValue,
                ts: ir.TimestampValue) -> ir.BooleanValue:
     return ts <= entry_ts + ibis.interval(seconds=spec.window_seconds)
@@ -110,7 +116,7 @@ def _window_ok(spec: FunnelSpec, entry_ts: ir.TimestampValue,
 
 def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     n = len(spec.steps)
-    after = ibis.window(group_by=rows.entity, order_by=rows.pos, rows=(1, None))
+    after = ibis.window(group_by=rows.entity, order_by=_in_order(rows), rows=(1, None))
     canon = same_as(spec)
     stepped = sorted({canon[i] for i in range(2, n + 1)})  # the match flags of steps 2..n
     nexts = {f"nx_{k}": ibis.cases((rows[f"m_{k}"], rows.pos), else_=ibis.null("int64"))
@@ -185,7 +191,7 @@ def _prefix_reached(table: ir.Table, conditions: list[ir.BooleanValue]) -> ir.In
 
 def _strict(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     n = len(spec.steps)
-    w = ibis.window(group_by=rows.entity, order_by=rows.pos)
+    w = ibis.window(group_by=rows.entity, order_by=_in_order(rows))
     leads = {}
     for k in range(2, n + 1):
         leads[f"lm_{k}"] = _m(rows, spec, k).lead(k - 1).over(w)
@@ -235,7 +241,7 @@ def _attributed(first: ir.Table, spec: FunnelSpec, entry_value: ir.StringValue,
 
 def _any(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     n = len(spec.steps)
-    ahead = ibis.window(group_by=rows.entity, order_by=rows.pos, rows=(0, None))
+    ahead = ibis.window(group_by=rows.entity, order_by=_in_order(rows), rows=(0, None))
     firsts = {}
     for k in range(1, n + 1):
         firsts[f"np_{k}"] = ibis.cases((_m(rows, spec, k), rows.pos),
