@@ -30,7 +30,7 @@ from touchpath.analytics._paths_spec import (
     PathsSpec,
     group_regex,
 )
-from touchpath.analytics.frame import ORDER, in_order, matches, scoped_events
+from touchpath.analytics.frame import ORDER, computed_once, in_order, matches, scoped_events
 from touchpath.analytics.source import EventSource
 
 SEPARATOR = " → "
@@ -166,21 +166,31 @@ def _truncate(events: ir.Table, spec: PathsSpec) -> ir.Table:
 
 
 def aggregates(path_steps: ir.Table, spec: PathsSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both aggregates in one query (one compilation, one pass for the engine to share):
+    """Both aggregates in one query, from the count of each distinct path (the paths are
+    counted once; the step counts follow from them, so the steps are not counted twice):
 
     - step counts: ``k``, ``label``, ``next`` (the step after, :data:`PATH_END` when the path
       ends before ``max_steps``, null at the last step) and ``count`` of entities;
     - the ``top`` most followed paths: ``path``, ``steps``, ``count`` and ``distinct`` (how
       many different paths there are in all), most followed first, ties by path text.
     """
-    pairs = path_steps
-    counts = pairs.group_by(["k", "label", "next"]).agg(count=pairs.count())
-
     per_entity = path_steps.group_by("_entity").agg(
-        path=in_order(path_steps.label, path_steps.k).join(SEPARATOR),
-        steps=path_steps.k.max(),
-    )
-    counted = per_entity.group_by(["path", "steps"]).agg(count=per_entity.count())
+        labels=in_order(path_steps.label, path_steps.k))
+    with computed_once(per_entity.group_by("labels").agg(count=per_entity.count())) as paths:
+        return _both(paths, spec)
+
+
+def _both(paths: ir.Table, spec: PathsSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
+    limit = spec.max_steps
+    at = paths.mutate(_all=paths.labels).unnest("labels", offset="_i")
+    k = at._i + 1
+    nxt = ibis.cases((k >= limit, ibis.null("string")),
+                     (k >= at._all.length(), ibis.literal(PATH_END)), else_=at._all[k])
+    at = at.select(k=k, label=at.labels, next=nxt, n=at["count"])
+    counts = at.group_by(["k", "label", "next"]).agg(count=at.n.sum())
+
+    counted = paths.select(path=paths.labels.join(SEPARATOR), steps=paths.labels.length(),
+                           count=paths["count"])
     counted = counted.mutate(distinct=counted.path.count().over(ibis.window()))
     ranked = counted.order_by([ibis.desc("count"), "path"]).limit(spec.top)
 
