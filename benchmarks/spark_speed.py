@@ -475,6 +475,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the best counts")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
+    parser.add_argument("--duckdb-memory", help="DuckDB's memory_limit, e.g. 8GB (its default, "
+                        "80%% of RAM, leaves no room for Spark's driver at 50M events)")
     parser.add_argument("--copies", type=int, default=1,
                         help="the data this many times over, as disjoint populations")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -503,6 +505,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Spark session and first scan: {time.perf_counter() - started:.1f} s "
           f"({warm[0]:,} events, {warm[1]:,} persons)", flush=True)
     on_duckdb = TableSource.from_parquet(parquet)
+    if args.duckdb_memory:
+        on_duckdb.table("events").get_backend().raw_sql(
+            f"SET memory_limit = '{args.duckdb_memory}'")
 
     results: list[dict[str, Any]] = []
     header = (f"{'case':<10} {'duckdb s':>9} {'spark s':>9} {'spark/duckdb':>13} "
