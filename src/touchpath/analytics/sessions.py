@@ -21,6 +21,7 @@ from touchpath.analytics.filters import Filters
 from touchpath.analytics.frame import (
     DEFAULT_SESSION_TIMEOUT_SECONDS,
     ORDER,
+    computed_once,
     first_in_order,
     scoped_events,
 )
@@ -115,10 +116,15 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
           "session length, events per session, bounce rate and entry channels.")
 def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     """Run a sessions analysis (see :class:`SessionsSpec` and ``docs/sessions.md``)."""
-    # one row per session, computed once: the three tables below are counted from it
-    table = ibis.memtable(session_table(source, spec).to_pyarrow())
-    per_period = table.group_by("period").agg(**_measures(table)).to_pandas()
-    rows = {pd.Timestamp(r["period"]): _finish(r) for r in per_period.to_dict(orient="records")}
+    # one row per session, computed once (cached on Spark; one common table expression on
+    # DuckDB); the three tables are counted from it in the engine, in one query: a fetch of
+    # every session exceeded Spark's result size limit at 50M events
+    with computed_once(session_table(source, spec)) as table:
+        data = _aggregated(table)
+    parts = {part: rows.drop(columns="part") for part, rows in data.groupby("part")}
+    per_period = parts.get("period", pd.DataFrame(columns=data.columns))
+    rows = {pd.Timestamp(r["period"]): _finish(r)
+            for r in per_period.drop(columns="channel").to_dict(orient="records")}
     if rows:
         periods = pd.date_range(min(rows), max(rows), freq=FREQUENCY[spec.period])
         empty = {"people": 0, "sessions": 0, "sessions_per_person": None,
@@ -129,13 +135,36 @@ def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     else:
         frame = pd.DataFrame(columns=COLUMNS)
 
-    overall = table.aggregate(**_measures(table)).to_pandas().to_dict(orient="records")[0]
+    overall = parts["all"].drop(columns=["period", "channel"]).to_dict(orient="records")[0]
     summary = _finish(overall)
 
-    channel = table.entry_channel.fill_null(NO_CHANNEL)
-    counted = table.group_by(channel=channel).agg(sessions=table.count()).to_pandas()
+    counted = parts.get("channel", pd.DataFrame(columns=["channel", "sessions"]))
+    counted = counted[["channel", "sessions"]].astype({"sessions": "int64"})
     counted = counted.sort_values(["sessions", "channel"], ascending=[False, True])
     total = int(counted["sessions"].sum())
     counted["share"] = counted["sessions"] / total if total else []
     entry = counted.reset_index(drop=True)[["channel", "sessions", "share"]]
     return SessionsResult(spec, frame, summary, {"entry_channels": entry})
+
+
+def _aggregated(table: ir.Table) -> pd.DataFrame:
+    """The measures per period and over all sessions, and the sessions per entry channel, as
+    rows of one table told apart by ``part`` (``period``, ``all``, ``channel``)."""
+    text, stamp = ibis.null("string"), ibis.null("timestamp")
+    per_period = table.group_by("period").agg(**_measures(table))
+    overall = table.aggregate(**_measures(table))
+    channel = table.entry_channel.fill_null(NO_CHANNEL).cast("string")
+    by_channel = table.group_by(channel=channel).agg(sessions=table.count())
+    nothing = {name: ibis.null(value.type()) for name, value in _measures(table).items()
+               if name != "sessions"}
+    measures = list(_measures(table))
+    both = ibis.union(
+        per_period.select(part=ibis.literal("period"), period=per_period.period.cast("timestamp"),
+                          channel=text, **{m: per_period[m] for m in measures}),
+        overall.select(part=ibis.literal("all"), period=stamp, channel=text,
+                       **{m: overall[m] for m in measures}),
+        by_channel.select(part=ibis.literal("channel"), period=stamp,
+                          channel=by_channel.channel, sessions=by_channel.sessions,
+                          **nothing),
+    )
+    return both.to_pandas()
