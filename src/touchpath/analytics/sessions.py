@@ -21,8 +21,8 @@ from touchpath.analytics.filters import Filters
 from touchpath.analytics.frame import (
     DEFAULT_SESSION_TIMEOUT_SECONDS,
     ORDER,
-    computed_once,
     first_in_order,
+    materialized,
     scoped_events,
 )
 from touchpath.analytics.registry import register
@@ -116,10 +116,10 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
           "session length, events per session, bounce rate and entry channels.")
 def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     """Run a sessions analysis (see :class:`SessionsSpec` and ``docs/sessions.md``)."""
-    # one row per session, computed once (cached on Spark; one common table expression on
-    # DuckDB); the three tables are counted from it in the engine, in one query: a fetch of
-    # every session exceeded Spark's result size limit at 50M events
-    with computed_once(session_table(source, spec)) as table:
+    # one row per session, computed once (in memory as Arrow on DuckDB, cached on Spark: a
+    # fetch of every session from Spark exceeded its 1 GB result limit at 50M events); the
+    # three tables are counted from it in one query
+    with materialized(session_table(source, spec)) as table:
         data = _aggregated(table)
     parts = {part: rows.drop(columns="part") for part, rows in data.groupby("part")}
     per_period = parts.get("period", pd.DataFrame(columns=data.columns))
