@@ -14,8 +14,7 @@ process: Python, Ibis and DuckDB together) belongs to one case only; the time of
 best of ``--repeat`` runs inside its process.
 - floor: ``count(*)`` and ``count(distinct person_id)`` over the store's events, through Ibis
   on the same DuckDB engine, in the same run;
-- cases: each analysis as a spec run by ``touchpath.analytics.run(store, spec)``; a case whose
-  analysis has not landed prints "not yet available";
+- cases: each analysis as a spec run by ``touchpath.analytics.run(store, spec)``;
 - peers, end to end from the same Parquet file (loading included, imports not): touchpath
   (``TableSource.from_parquet`` + the funnel and the step matrix), a straightforward pandas
   implementation (``benchmarks/peers/pandas_peer.py``) and retentioneering 5 in its own venv
@@ -72,8 +71,8 @@ TARGET_PEER_RATIO = 10.0
 
 @dataclass(frozen=True)
 class Case:
-    """One analysis: ``spec()`` builds its spec (ImportError/AttributeError while the analysis
-    has not landed), ``answer(result)`` keeps the few numbers printed next to the time."""
+    """One analysis: ``spec()`` builds its spec, ``answer(result)`` keeps the few numbers
+    printed next to the time."""
 
     name: str
     title: str
@@ -296,10 +295,7 @@ def measure_floor(data: Dataset, repeat: int) -> dict[str, Any]:
 
 def measure_case(data: Dataset, name: str, repeat: int) -> dict[str, Any]:
     case = CASES[name]
-    try:
-        spec = case.spec()
-    except (ImportError, AttributeError, TypeError) as exc:
-        return {"missing": f"not yet available ({type(exc).__name__}: {exc})"}
+    spec = case.spec()
     from touchpath.analytics import run
 
     store = _open_store(data)
@@ -350,39 +346,26 @@ class ParquetView:
         return self._backend.table(name)
 
 
-def _spec_or_none(build: Callable[[], Any]) -> Any | None:
-    try:
-        return build()
-    except (ImportError, AttributeError, TypeError):
-        return None
-
-
 def measure_touchpath_parquet(data: Dataset, how: str = "table") -> dict[str, Any]:
     """Read the Parquet file into an in-memory source (``how="table"``: the product's
     ``TableSource.from_parquet``) or open it as a view (``"view"``), run the funnel and the step
-    matrix. A part whose analysis has not landed is left out (and the total then says so)."""
+    matrix."""
     from touchpath.analytics import TableSource, run
 
-    funnel = _spec_or_none(lambda: _funnel_spec(FUNNEL4, WINDOW))
-    matrix = _spec_or_none(_step_matrix_spec)
-    if funnel is None and matrix is None:
-        return {"missing": "not yet available (neither the funnel nor paths has landed)"}
+    funnel = _funnel_spec(FUNNEL4, WINDOW)
+    matrix = _step_matrix_spec()
     started = time.perf_counter()
     source: Any = (TableSource.from_parquet(data.parquet) if how == "table"
                    else ParquetView(data.parquet))
     _limit_memory(source)
     loaded = time.perf_counter()
-    counts = _funnel_counts(run(source, funnel)) if funnel is not None else None
+    counts = _funnel_counts(run(source, funnel))
     funneled = time.perf_counter()
-    steps = _step_matrix_counts(run(source, matrix)) if matrix is not None else None
+    steps = _step_matrix_counts(run(source, matrix))
     done = time.perf_counter()
-    no_window = (_funnel_counts(run(source, _funnel_spec(FUNNEL4, NO_WINDOW)))
-                 if funnel is not None else None)
-    return {"load": loaded - started,
-            "funnel": funneled - loaded if funnel is not None else None,
-            "step_matrix": done - funneled if matrix is not None else None,
-            "seconds": done - started if funnel is not None and matrix is not None else None,
-            "partial": None if funnel is not None and matrix is not None else done - started,
+    no_window = _funnel_counts(run(source, _funnel_spec(FUNNEL4, NO_WINDOW)))
+    return {"load": loaded - started, "funnel": funneled - loaded,
+            "step_matrix": done - funneled, "seconds": done - started,
             "rss_mb": _rss_mb(), "source": how,
             "answer": {"funnel": counts, "funnel_no_window": no_window, "step_matrix": steps}}
 
@@ -547,7 +530,7 @@ def _peers(data: Dataset, timeout: float, table_source_max: int) -> dict[str, An
                         ("step_matrix", "step matrix incl. load")):
         mine = _part_seconds(ours, part)
         if mine is None:
-            print(f"  {label}: touchpath's part not yet available")
+            print(f"  {label}: touchpath's part did not finish")
             continue
         for who in ("pandas", "retentioneering"):
             theirs = _part_seconds(runs[who], part)
