@@ -79,3 +79,15 @@ def test_touchpath_and_the_pandas_peer_agree(small_demo: bench.Dataset) -> None:
     from_store = bench.measure_case(small_demo, "funnel4", repeat=1)
     assert from_store["answer"] == theirs["funnel"]
     assert bench.nonzero(ours["step_matrix"]) == bench.nonzero(theirs["step_matrix"])
+
+
+def test_copies_are_disjoint_populations_with_the_same_behaviour(
+        small_demo: bench.Dataset) -> None:
+    twice = bench.copied(small_demo, 2)
+    info = twice.info
+    assert info["events"] == 2 * small_demo.info["events"]
+    assert info["persons"] == 2 * small_demo.info["persons"]
+    assert bench.copied(small_demo, 2) == twice  # made once
+    once = bench.measure_case(small_demo, "funnel4", repeat=1)["answer"]
+    doubled = bench.measure_case(twice, "funnel4", repeat=1)["answer"]
+    assert doubled == [2 * n for n in once]
