@@ -234,10 +234,20 @@ def copied(data: Dataset, k: int) -> Dataset:
     if k == 1:
         return data
     out = Dataset(data.directory.with_name(f"{data.directory.name}-x{k}"))
-    if (out.directory / "info.json").exists():
-        return out
+    if not (out.directory / "info.json").exists():
+        # in a child, like every step that holds much memory: a process started later by
+        # this one would report this one's peak as its own (ru_maxrss survives fork and exec)
+        made = child("copy", data, ["--copies", str(k)], timeout=3600)
+        if "missing" in made:
+            sys.exit(f"could not copy the data: {made['missing']}")
+    return out
+
+
+def make_copies(data: Dataset, k: int) -> dict[str, Any]:
+    """The work of :func:`copied`, in the process that measures its peak memory."""
     import duckdb
 
+    out = Dataset(data.directory.with_name(f"{data.directory.name}-x{k}"))
     out.directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     partial = out.store.with_suffix(".partial")
@@ -254,7 +264,7 @@ def copied(data: Dataset, k: int) -> Dataset:
     info = {**data.info, "events": events, "persons": persons, "copies": k,
             "load_seconds": round(time.perf_counter() - started, 1), "rss_mb": _rss_mb()}
     (out.directory / "info.json").write_text(json.dumps(info, indent=2) + "\n")
-    return out
+    return info
 
 
 def prepare(data: Dataset, people: int, seed: int) -> dict[str, Any]:
@@ -464,6 +474,8 @@ def _child_main(args: argparse.Namespace) -> None:
     kind = args.child
     if kind == "prepare":
         answer = prepare(data, args.people, args.seed)
+    elif kind == "copy":
+        answer = make_copies(data, args.copies)
     elif kind == "maintain":
         answer = maintain(data)
     elif kind == "floor":
