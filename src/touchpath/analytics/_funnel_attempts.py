@@ -20,6 +20,7 @@ NULL) and ``last_msg`` (message id of the last reached step's event).
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 
 from touchpath.analytics._funnel_spec import FunnelSpec
@@ -29,6 +30,8 @@ from touchpath.analytics.frame import (
     person_properties,
     property_value,
     scoped_events,
+    set_aside,
+    stored,
 )
 from touchpath.analytics.source import EventSource
 
@@ -67,18 +70,22 @@ def attempts(source: EventSource, spec: FunnelSpec) -> ir.Table:
     event_value = breakdown is not None and breakdown.source == "event"
     bd = (property_value(events, breakdown.property).cast("string")
           if breakdown is not None and event_value else ibis.null("string"))
-    rows = events.select("entity", "unit", "person_id", "timestamp", "message_id",
-                         _bd=bd, **flags)
+    ids = identities(spec)
+    rows = events.select(*ids, "timestamp", "message_id", _bd=bd, **flags)
     if spec.order != "strict":
         rows = rows.filter(ibis.or_(*(rows[name] for name in flags)))
     rows = rows.mutate(pos=ibis.row_number().over(
         group_by=rows.entity, order_by=[rows[c] for c in ORDER]))
     if spec.order == "sequential":
-        out = _sequential(rows, spec)
+        out = _sequential(rows, spec, ids)
     elif spec.order == "strict":
-        out = _strict(rows, spec)
+        out = _strict(rows, spec, ids)
     else:
-        out = _any(rows, spec)
+        out = _any(rows, spec, ids)
+    if "unit" not in ids:
+        out = out.mutate(unit=out.entity)
+    if "person_id" not in ids:
+        out = out.mutate(person_id=out.unit)
     columns = ["entity", "unit", "person_id", "entry_ts", "entry_msg", "reached",
                *[f"t_{k}" for k in range(1, n + 1)], "group", "last_msg"]
     if breakdown is not None and breakdown.source == "person":
@@ -86,6 +93,18 @@ def attempts(source: EventSource, spec: FunnelSpec) -> ir.Table:
         props = props.select(_pp=props.person_id, _pv=props[breakdown.property].cast("string"))
         out = out.left_join(props, out.person_id == props._pp).mutate(group=lambda t: t._pv)
     return out.select(*columns)
+
+
+def identities(spec: FunnelSpec) -> list[str]:
+    """Of ``entity``, ``unit`` and ``person_id``, the columns an attempt carries: ``unit`` is
+    ``entity`` unless a held property splits a person's (session's) events into several chains,
+    and ``person_id`` is ``unit`` when persons are counted (carried once, copied at the end)."""
+    ids = ["entity"]
+    if spec.hold_constant is not None and spec.count_by != "property":
+        ids.append("unit")
+    if spec.count_by != "persons":
+        ids.append("person_id")
+    return ids
 
 
 def same_as(spec: FunnelSpec) -> dict[int, int]:
@@ -114,7 +133,7 @@ def _window_ok(spec: FunnelSpec, entry_ts: ir.TimestampValue,
     return ts <= entry_ts + ibis.interval(seconds=spec.window_seconds)
 
 
-def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
+def _sequential(rows: ir.Table, spec: FunnelSpec, ids: list[str]) -> ir.Table:
     n = len(spec.steps)
     after = ibis.window(group_by=rows.entity, order_by=_in_order(rows), rows=(1, None))
     canon = same_as(spec)
@@ -123,15 +142,21 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
              .min().over(after) for k in stepped}
     nexts.update({f"nx_x{j}": ibis.cases((rows[f"x_{j}"], rows.pos), else_=ibis.null("int64"))
                   .min().over(after) for j in range(len(spec.exclusions))})
-    rows = rows.mutate(**nexts)
+    # the events with their next positions, computed once (stored on DuckDB: the chain below
+    # is several queries there, see set_aside)
+    rows = stored(rows.select(*ids, "timestamp", "message_id", "_bd", "m_1", "pos", **nexts))
     attribution = spec.breakdown.attribution if spec.breakdown is not None else "first_step"
     step_of_value = spec.breakdown.step if spec.breakdown is not None else None
+    timed = any(step.within_seconds is not None for step in spec.steps[1:])
     first = rows.filter(rows.m_1)
-    carried = {f"xp_{j}": first[f"nx_x{j}"] for j in range(len(spec.exclusions))}
+    carried: dict[str, ir.Value] = {f"xp_{j}": first[f"nx_x{j}"]
+                                    for j in range(len(spec.exclusions))}
+    if timed:
+        carried["prev_ts"] = first.timestamp
     out = first.select(
-        "entity", "unit", "person_id", entry_ts=first.timestamp, entry_msg=first.message_id,
-        reached=ibis.literal(1, "int64"), t_1=first.timestamp, nxt=first[f"nx_{canon[2]}"],
-        prev_ts=first.timestamp, last_msg=first.message_id,
+        *ids, entry_ts=first.timestamp, entry_msg=first.message_id,
+        reached=ibis.literal(1, "int64"), nxt=first[f"nx_{canon[2]}"],
+        last_msg=first.message_id,
         group=first._bd if attribution != "step" or step_of_value == 1
         else ibis.null("string"),
         **carried,
@@ -142,7 +167,13 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
                          _sbd=rows._bd, _se=rows.entity,
                          **{f"_snx_{c}": rows[f"nx_{c}"] for c in stepped},
                          **{f"_sx{j}": rows[f"nx_x{j}"] for j in range(len(spec.exclusions))})
+    stopped: list[ir.Table] = []
     for k in range(2, n + 1):
+        # only attempts with a next position can go on; on DuckDB the others are set aside
+        # (each step's join then reads only the attempts still going, which thin out fast)
+        out, aside = set_aside(out, lambda t: t.nxt.notnull())
+        if aside is not None:
+            stopped.append(aside)
         step = spec.steps[k - 1]
         targets = lookup.view()
         out = out.view()  # a plain relation: the next join must not extend the last one
@@ -158,27 +189,48 @@ def _sequential(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
         ok = ok.fill_null(False)
         takes_value = attribution == "last_step" or (attribution == "step"
                                                      and step_of_value == k)
-        keep = {f"t_{i}": joined[f"t_{i}"] for i in range(1, k)}
+        keep = {f"t_{i}": joined[f"t_{i}"] for i in range(2, k)}
+        if timed:
+            keep["prev_ts"] = ibis.cases((ok, joined._st), else_=joined.prev_ts)
         out = joined.select(
-            "entity", "unit", "person_id", "entry_ts", "entry_msg", *keep,
+            *ids, "entry_ts", "entry_msg", **keep,
             reached=joined.reached + ok.cast("int64"),
             **{f"t_{k}": ibis.cases((ok, joined._st), else_=ibis.null("timestamp"))},
             nxt=ibis.cases((ok, joined[f"_snx_{canon[k + 1]}"]), else_=ibis.null("int64"))
             if k < n
             else ibis.null("int64"),
-            prev_ts=ibis.cases((ok, joined._st), else_=joined.prev_ts),
             last_msg=ibis.cases((ok, joined._smsg), else_=joined.last_msg),
             group=ibis.cases((ok, joined._sbd), else_=joined.group) if takes_value
             else joined.group,
             **{f"xp_{j}": ibis.cases((ok, joined[f"_sx{j}"]), else_=joined[f"xp_{j}"])
                for j in range(len(spec.exclusions))},
         )
-    # One chain of joins that every attempt goes through (a stopped attempt's ``nxt`` is NULL,
-    # so its later joins find nothing). Splitting off the stopped attempts at each step and
-    # taking the union at the end costs the same on DuckDB, but Spark computed the chain
-    # again for every branch of the union: 2.6x slower at 20 steps.
-    return out.select("entity", "unit", "person_id", "entry_ts", "entry_msg", "reached",
-                      *[f"t_{k}" for k in range(1, n + 1)], "group", "last_msg")
+    # One chain of joins that every attempt goes through on Spark (a stopped attempt's
+    # ``nxt`` is NULL, so its later joins find nothing): splitting off the stopped attempts at
+    # each step and taking the union at the end made Spark compute the chain again for every
+    # branch of the union (2.6x slower at 20 steps). On DuckDB each part is stored, so the
+    # union reads them once.
+    parts = [_finished(part, ids, n) for part in [*stopped, out]]
+    return parts[0] if len(parts) == 1 else _union(parts, rows.timestamp.type())
+
+
+def _finished(part: ir.Table, ids: list[str], n: int) -> ir.Table:
+    """An attempt table with ``t_1`` (the entry) .. ``t_n`` (NULL past the steps it went
+    through)."""
+    times = {f"t_{k}": part[f"t_{k}"] if f"t_{k}" in part.columns
+             else ibis.null("timestamp") for k in range(2, n + 1)}
+    return part.select(*ids, "entry_ts", "entry_msg", "reached", t_1=part.entry_ts, **times,
+                       group=part.group, last_msg=part.last_msg)
+
+
+def _union(parts: list[ir.Table], ts: dt.DataType) -> ir.Table:
+    """The rows of all ``parts``, every column nullable and every time of type ``ts`` (a stored
+    table's columns are nullable, and its times may differ in precision)."""
+    def common(kind: dt.DataType) -> dt.DataType:
+        return (ts if kind.is_timestamp() else kind).copy(nullable=True)
+
+    return ibis.union(*(part.cast({name: common(kind) for name, kind in part.schema().items()})
+                        for part in parts))
 
 
 def _prefix_reached(table: ir.Table, conditions: list[ir.BooleanValue]) -> ir.IntegerValue:
@@ -189,7 +241,7 @@ def _prefix_reached(table: ir.Table, conditions: list[ir.BooleanValue]) -> ir.In
     return total
 
 
-def _strict(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
+def _strict(rows: ir.Table, spec: FunnelSpec, ids: list[str]) -> ir.Table:
     n = len(spec.steps)
     w = ibis.window(group_by=rows.entity, order_by=_in_order(rows))
     leads = {}
@@ -218,7 +270,7 @@ def _strict(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
                           else_=first.message_id)
     group = _attributed(first, spec, first._bd,
                         {k: first[f"lbd_{k}"] for k in range(2, n + 1)})
-    return first.select("entity", "unit", "person_id", entry_ts=first.timestamp,
+    return first.select(*ids, entry_ts=first.timestamp,
                         entry_msg=first.message_id, last_msg=last_msg, group=group, **times,
                         reached=first.reached)
 
@@ -239,7 +291,7 @@ def _attributed(first: ir.Table, spec: FunnelSpec, entry_value: ir.StringValue,
                       else_=entry_value)
 
 
-def _any(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
+def _any(rows: ir.Table, spec: FunnelSpec, ids: list[str]) -> ir.Table:
     n = len(spec.steps)
     ahead = ibis.window(group_by=rows.entity, order_by=_in_order(rows), rows=(0, None))
     firsts = {}
@@ -277,7 +329,7 @@ def _any(rows: ir.Table, spec: FunnelSpec) -> ir.Table:
     values = rows.select(_ve=rows.entity, _vp=rows.pos, _vbd=rows._bd).view()
     anchors = anchors.left_join(values, [anchors.entity == values._ve,
                                          anchors._value_pos == values._vp])
-    return anchors.select("entity", "unit", "person_id", "reached",
+    return anchors.select(*ids, "reached",
                           *[f"t_{k}" for k in range(1, n + 1)],
                           entry_ts=anchors.timestamp, entry_msg=anchors.message_id,
                           last_msg=anchors._lmsg, group=anchors._vbd)

@@ -12,7 +12,8 @@ with the same timestamp. :data:`ORDER` is that order; use it in every window.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -93,6 +94,47 @@ def computed_once(table: ir.Table) -> Iterator[ir.Table]:
         return
     with table.cache() as cached:
         yield cached
+
+
+def stored(table: ir.Table) -> ir.Table:
+    """``table`` computed now into a temporary table of the engine, dropped once no expression
+    refers to it (DuckDB); ``table`` itself on Spark, which plans every join of a long query on
+    its own. DuckDB runs a chain of hash joins as one pipeline that holds the hash tables of all
+    its joins in memory at once; a chain stored after each join holds one at a time."""
+    if _backend_name(table) == "pyspark":
+        return table
+    try:
+        backend = table.get_backend()
+    except Exception:  # an unbound expression: nothing to store it in
+        return table
+    name = ibis.util.gen_name("touchpath_part")
+    kept = backend.create_table(name, table, temp=True)
+    weakref.finalize(kept.op(), _drop_temporary, backend, name)
+    return kept
+
+
+def _drop_temporary(backend: Any, name: str) -> None:
+    """(Ibis' own ``drop_table`` writes SQL that DuckDB 2 refuses.)"""
+    try:
+        backend.raw_sql(f'DROP TABLE IF EXISTS temp.main."{name}"')
+    except Exception:  # the connection is closed, and its temporary tables went with it
+        return
+
+
+def set_aside(table: ir.Table, going: Callable[[ir.Table], ir.BooleanValue]
+              ) -> tuple[ir.Table, ir.Table | None]:
+    """The rows of ``table`` still ``going``, and the others set aside, for a chain of joins
+    that only the going rows need to go through: on DuckDB, ``table`` is stored (see
+    :func:`stored`) and split in two. On Spark, ``(table, None)``: the rows that stopped go on
+    through the chain (a chain's joins must leave them unchanged), because Spark would compute
+    the chain again for each part it was split into."""
+    if _backend_name(table) == "pyspark":
+        return table, None
+    kept = stored(table)
+    if kept is table:
+        return table, None
+    test = going(kept)
+    return kept.filter(test), kept.filter(~test)
 
 
 def property_value(table: ir.Table, name: str) -> ir.Value:
