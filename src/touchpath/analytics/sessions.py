@@ -116,7 +116,7 @@ def _finish(row: dict[str, Any]) -> dict[str, Any]:
           "session length, events per session, bounce rate and entry channels.")
 def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     """Run a sessions analysis (see :class:`SessionsSpec` and ``docs/sessions.md``)."""
-    # one row per session, computed once (in memory as Arrow on DuckDB, cached on Spark: a
+    # one row per session, computed once (a temporary table on DuckDB, cached on Spark: a
     # fetch of every session from Spark exceeded its 1 GB result limit at 50M events); the
     # three tables are counted from it in one query
     with materialized(session_table(source, spec)) as table:
