@@ -243,6 +243,9 @@ def test_bad_match_key(keys: str) -> None:
         ({"TOUCHPATH_DEFAULT_COUNTRY_CODE": "+972"}, "default_country_code"),
         ({"TOUCHPATH_DEFAULT_COUNTRY_CODE": "IL"}, "default_country_code"),
         ({"TOUCHPATH_IDENTITY_MAX_USER_IDS": "-3"}, "identity_max_user_ids"),
+        ({"TOUCHPATH_DUCKDB_MEMORY_LIMIT": "3"}, "duckdb_memory_limit"),
+        ({"TOUCHPATH_DUCKDB_MEMORY_LIMIT": "lots"}, "duckdb_memory_limit"),
+        ({"TOUCHPATH_DUCKDB_MEMORY_LIMIT": "3GB'; DROP TABLE events; --"}, "duckdb_memory_limit"),
     ],
 )
 def test_range_checks(env: dict[str, str], field: str) -> None:

@@ -762,3 +762,13 @@ def test_erasing_a_numeric_user_id_does_not_reach_a_phone_with_its_digits(
     assert len(stranger) == 1 and stranger != numeric
     store.erase("5551234567", compact=False)
     assert store.find_persons("stranger") == stranger
+
+
+@pytest.mark.parametrize(("limit", "expected"), [("512MB", "488.2 MiB"), ("1.5GiB", "1.5 GiB")])
+def test_the_memory_limit_setting_reaches_duckdb(tmp_path: Path, limit: str,
+                                                 expected: str) -> None:
+    configured = load_settings(env={}, store_path=tmp_path / "s.duckdb",
+                               duckdb_memory_limit=limit)
+    with DuckDBStore(configured) as store:
+        assert store.sql("SELECT current_setting('memory_limit') AS m").to_pylist() == [
+            {"m": expected}]

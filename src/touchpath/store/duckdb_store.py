@@ -42,10 +42,13 @@ _DROP_TEMP = "; ".join(f"DROP TABLE IF EXISTS {t}"
                        for t in ("_batch", "_combos", "_combo_person", "_final"))
 
 
-def _open(path: Path) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, memory_limit: str = "") -> duckdb.DuckDBPyConnection:
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return duckdb.connect(str(path))
+        con = duckdb.connect(str(path))
+        if memory_limit:  # validated by the settings
+            con.execute(f"SET memory_limit = {_quote(memory_limit)}")
+        return con
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
             raise StoreLockedError(
@@ -72,7 +75,7 @@ class DuckDBStore:
         self.settings = settings
         self.path = Path(settings.store_path)
         self._lock = threading.RLock()
-        self._con = _open(self.path)
+        self._con = _open(self.path, settings.duckdb_memory_limit)
         self._readers = threading.local()
         self._reader_cursors: list[duckdb.DuckDBPyConnection] = []
         self._generation = 0
@@ -762,7 +765,7 @@ class DuckDBStore:
             self._drop_readers()
             self._con.close()
             os.replace(tmp, self.path)
-            self._con = _open(self.path)
+            self._con = _open(self.path, self.settings.duckdb_memory_limit)
 
     # -- parquet ----------------------------------------------------------------------------
 
