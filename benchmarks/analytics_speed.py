@@ -233,7 +233,7 @@ def copied(data: Dataset, k: int) -> Dataset:
     no Parquet file is written (the peers run on the original data)."""
     if k == 1:
         return data
-    out = Dataset(data.directory.with_name(f"{data.directory.name}-x{k}"))
+    out = _copies_of(data, k)
     if not (out.directory / "info.json").exists():
         # in a child, like every step that holds much memory: a process started later by
         # this one would report this one's peak as its own (ru_maxrss survives fork and exec)
@@ -243,11 +243,15 @@ def copied(data: Dataset, k: int) -> Dataset:
     return out
 
 
+def _copies_of(data: Dataset, k: int) -> Dataset:
+    return Dataset(data.directory.with_name(f"{data.directory.name}-x{k}"))
+
+
 def make_copies(data: Dataset, k: int) -> dict[str, Any]:
     """The work of :func:`copied`, in the process that measures its peak memory."""
     import duckdb
 
-    out = Dataset(data.directory.with_name(f"{data.directory.name}-x{k}"))
+    out = _copies_of(data, k)
     out.directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     partial = out.store.with_suffix(".partial")

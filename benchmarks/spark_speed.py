@@ -529,23 +529,18 @@ def main(argv: list[str] | None = None) -> None:
                                "spark_seconds": round(spark_s, 2),
                                "spark_over_duckdb": round(spark_s / duck_s, 2),
                                "engines_agree": same, "duckdb_failed": duck_failed}
-        hand_text = ""
-        if name in HAND:
-            query, ours = HAND[name]
-            hand_s, hand = _best(lambda query=query: query(spark, view), args.repeat)
-            mine = ours(spark_r)
-            if name == "retention":
-                hand = _hand_comparable(hand, mine)
-            elif name == "lifecycle":  # the weeks touchpath reports (with quiet weeks as 0)
-                hand = {w: hand.get(w, dict.fromkeys(LIFECYCLE, 0)) for w in mine}
-            row.update(hand_seconds=round(hand_s, 2), spark_over_hand=round(spark_s / hand_s, 2),
-                       hand_agrees=hand == mine)
-            hand_text = f"{hand_s:>11.2f} {spark_s / hand_s:>11.2f}"
-        else:
-            hand_text = f"{'-':>11} {'-':>11}"
+        query, ours = HAND[name]  # every case has its hand-written query
+        hand_s, hand = _best(lambda query=query: query(spark, view), args.repeat)
+        mine = ours(spark_r)
+        if name == "retention":
+            hand = _hand_comparable(hand, mine)
+        elif name == "lifecycle":  # the weeks touchpath reports (with quiet weeks as 0)
+            hand = {w: hand.get(w, dict.fromkeys(LIFECYCLE, 0)) for w in mine}
+        row.update(hand_seconds=round(hand_s, 2), spark_over_hand=round(spark_s / hand_s, 2),
+                   hand_agrees=hand == mine)
+        hand_text = f"{hand_s:>11.2f} {spark_s / hand_s:>11.2f}"
         agree = duck_failed or ("engines agree" if same else "ENGINES DIFFER")
-        if "hand_agrees" in row:
-            agree += ", hand SQL agrees" if row["hand_agrees"] else ", HAND SQL DIFFERS"
+        agree += ", hand SQL agrees" if row["hand_agrees"] else ", HAND SQL DIFFERS"
         print(f"{name:<10} {duck_s:>9.2f} {spark_s:>9.2f} {spark_s / duck_s:>13.2f} "
               f"{hand_text}  {agree}", flush=True)
         if name == "funnel4":

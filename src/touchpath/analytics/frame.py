@@ -82,17 +82,14 @@ def materialized(table: ir.Table) -> Iterator[ir.Table]:
         with table.cache() as cached:
             yield cached
         return
-    try:
-        backend = table.get_backend()
-    except Exception:  # an unbound expression: computed in this process
+    kept = stored(table)
+    if kept is table:  # an unbound expression: computed in this process
         yield ibis.memtable(table.to_pyarrow())
         return
-    name = ibis.util.gen_name("touchpath_once")
-    kept = backend.create_table(name, table, temp=True)
     try:
         yield kept
-    finally:
-        _drop_temporary(backend, name)
+    finally:  # now, not when the last expression using it is collected
+        _drop_temporary(kept.get_backend(), kept.get_name())
 
 
 @contextmanager

@@ -151,13 +151,13 @@ def _aggregated(table: ir.Table) -> pd.DataFrame:
     """The measures per period and over all sessions, and the sessions per entry channel, as
     rows of one table told apart by ``part`` (``period``, ``all``, ``channel``)."""
     text, stamp = ibis.null("string"), ibis.null("timestamp")
-    per_period = table.group_by("period").agg(**_measures(table))
-    overall = table.aggregate(**_measures(table))
+    measures = _measures(table)
+    per_period = table.group_by("period").agg(**measures)
+    overall = table.aggregate(**measures)
     channel = table.entry_channel.fill_null(NO_CHANNEL).cast("string")
     by_channel = table.group_by(channel=channel).agg(sessions=table.count())
-    nothing = {name: ibis.null(value.type()) for name, value in _measures(table).items()
+    nothing = {name: ibis.null(value.type()) for name, value in measures.items()
                if name != "sessions"}
-    measures = list(_measures(table))
     both = ibis.union(
         per_period.select(part=ibis.literal("period"), period=per_period.period.cast("timestamp"),
                           channel=text, **{m: per_period[m] for m in measures}),
