@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import subprocess
@@ -235,6 +236,20 @@ def test_a_set_that_disagrees_with_the_table_heals_on_the_next_write(
     result = store.write(batch, recent_ids_since=since)  # the set was read again
     assert (result.stored, result.duplicates) == (0, 1)
     assert store.stats()["events"] == 1
+
+
+def test_recent_ids_stay_out_of_the_cycle_collectors_walk(
+    store: DuckDBStore, make_rows: MakeRows
+) -> None:
+    # a full collection walks every tracked container with the GIL held: a million recent ids
+    # in a set (or lists) cost the collector's server ~0.1 s a collection (docs/collector.md)
+    since = datetime(2000, 1, 1)
+    store.write(make_rows(page("g1", "a1", 0), page("g2", "a1", 1)), recent_ids_since=since)
+    store.write(make_rows(page("g3", "a2", 2)), recent_ids_since=since)
+    gc.collect()
+    assert store._recent is not None and set(store._recent) == {"g1", "g2", "g3"}
+    assert not gc.is_tracked(store._recent)
+    assert not any(gc.is_tracked(ids) for _, ids in store._recent_log)
 
 
 def test_collector_write_stitches_and_classifies_like_a_plain_write(
