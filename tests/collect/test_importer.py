@@ -14,7 +14,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from touchpath.collect.importer import AUTO_FORMATS, _general_time_sql, _time_sql, import_file
+from touchpath.collect.importer import (
+    AUTO_FORMATS,
+    _general_time_sql,
+    _time_sql,
+    _utc,
+    import_file,
+)
 from touchpath.collect.mapping import ImportMapping, load_mapping, mapping_from_dict
 from touchpath.config import load_settings
 from touchpath.errors import ConfigError, ValidationError
@@ -380,3 +386,22 @@ def test_the_fast_time_rule_agrees_with_the_general_rules(
 
 def _used_params(sql: str, params: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in params.items() if f"${k}" in sql}
+
+
+@pytest.mark.parametrize("zone", ["Asia/Jerusalem", "America/New_York", "Pacific/Chatham", "UTC"])
+def test_utc_of_an_instant_equals_timezone_utc(zone: str) -> None:
+    """``_utc`` (the epoch shortcut) gives what ``timezone('UTC', ...)`` gives, for times
+    around daylight-saving changes, far dates, infinities and NULL."""
+    texts = ["2024-03-29 01:59:59", "2024-03-29 02:30:00", "2024-10-27 01:30:00",
+             "2024-03-10 02:30:00", "2024-11-03 01:30:00.123456", "1900-01-01 00:00:00",
+             "0001-01-01 00:00:00", "2999-12-31 23:59:59", "infinity", "-infinity", None]
+    with duckdb.connect() as con:
+        for text in texts:
+            instant = "timezone($tz, TRY_CAST($text AS TIMESTAMP))"
+            shortcut, general = con.execute(
+                f"SELECT CAST({_utc(instant)} AS VARCHAR), "
+                f"CAST(timezone('UTC', {instant}) AS VARCHAR)",
+                {"tz": zone, "text": text},
+            ).fetchall()[0]
+            assert shortcut == general, text
+            assert (general is None) == (text is None)
