@@ -346,7 +346,7 @@ _LAYOUTS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M",
             "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M:%S.%f", "%Y%m%d"]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(
     moment=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2037, 1, 1)),
     layout=st.sampled_from(_LAYOUTS),
@@ -354,12 +354,16 @@ _LAYOUTS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M",
     epoch=st.sampled_from([None, "s", "ms", "s.f"]),
     junk=st.text(alphabet="0123456789-:+TZ. /", max_size=20),
     zone=st.sampled_from(["UTC", "Asia/Jerusalem", "America/New_York"]),
+    lead=st.sampled_from(["", " ", "  ", "\t", " \t", "\n"]),
+    trail=st.sampled_from(["", " ", "  ", "\t", "\t ", "\r\n", " Z "]),
 )
 def test_the_fast_time_rule_agrees_with_the_general_rules(
-    moment: datetime, layout: str, suffix: str, epoch: str | None, junk: str, zone: str
+    moment: datetime, layout: str, suffix: str, epoch: str | None, junk: str, zone: str,
+    lead: str, trail: str,
 ) -> None:
     """Text times take a shortcut when DuckDB casts them (see importer._time_sql); for every
-    text the shortcut gives what the documented rules give."""
+    text, with white space around it or not, the shortcut gives what the documented rules
+    give (the shortcut does not trim)."""
     stamp = moment.timestamp()
     if epoch == "s":
         texts = [str(int(stamp))]
@@ -370,6 +374,7 @@ def test_the_fast_time_rule_agrees_with_the_general_rules(
     else:
         texts = [moment.strftime(layout) + suffix]
     texts.append(junk)
+    texts = [lead + text + trail for text in texts]
     mapping = ImportMapping(columns={"timestamp": "t"}, timezone=zone)
     params = {"tz": zone, "auto": AUTO_FORMATS}
     with duckdb.connect() as con:

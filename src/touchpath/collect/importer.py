@@ -39,6 +39,8 @@ CHUNK_ROWS = 1_000_000
 AUTO_FORMATS = ["%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d", "%d.%m.%Y %H:%M:%S",
                 "%d.%m.%Y %H:%M", "%d.%m.%Y"]
 _OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
+_OFFSET_PADDED = _OFFSET.removesuffix("$") + " *$"
+"""``_OFFSET`` on an untrimmed text (trim removes spaces only)."""
 
 Progress = Callable[[int, int], None]
 _NUMBERS = frozenset(("DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT",
@@ -209,8 +211,12 @@ def _time_sql(column: str, column_type: str, mapping: ImportMapping) -> str:
         return _local(parsed, mapping)
     # The common case first: a date-time DuckDB casts (ISO layouts) without an offset. No
     # epoch number casts, so the general rules below would give the same for these rows.
-    cast = f"TRY_CAST({text} AS TIMESTAMP)"
-    return f"""CASE WHEN {cast} IS NOT NULL AND NOT regexp_matches({text}, '{_OFFSET}')
+    # Untrimmed (trim cost as much as the cast and the offset check together): the cast skips
+    # surrounding white space, or fails and the row takes the general rules (which trim); the
+    # offset check allows the trailing spaces trim would have removed.
+    raw = f"CAST({col} AS VARCHAR)"
+    cast = f"TRY_CAST({raw} AS TIMESTAMP)"
+    return f"""CASE WHEN {cast} IS NOT NULL AND NOT regexp_matches({raw}, '{_OFFSET_PADDED}')
                THEN {_local(cast, mapping)} ELSE {_general_time_sql(text)} END"""
 
 
