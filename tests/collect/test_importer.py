@@ -302,18 +302,20 @@ def _events(store: DuckDBStore) -> list[dict[str, object]]:
         "SELECT * EXCLUDE (loaded_at, received_at) FROM events ORDER BY message_id").to_pylist()
 
 
+@pytest.mark.parametrize("bad_line", [True, False])
 def test_chunked_import_and_the_general_write_path_store_the_same_rows(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_line: bool
 ) -> None:
     """The import's insert in ranges of rows, in one range, and the Arrow path of
-    ``DuckDBStore.write`` store identical rows (persons, channels, keys) for one file."""
+    ``DuckDBStore.write`` store identical rows (persons, channels, keys) for one file. Without
+    a bad line every row is new and in order: the ranges pair rows and persons by position."""
     lines = ["receipt,email,phone,user,at,total,utm_source,utm_medium"]
     for i in range(23):
         lines.append(f"r{i},c{i % 4}@x.com,{'054-123456' + str(i % 3) if i % 5 else ''},"
                      f"{'u' + str(i % 2) if i % 7 == 0 else ''},2024-05-0{1 + i % 9} 10:00,"
                      f"{i}.5,{'google' if i % 3 else ''},{'cpc' if i % 6 else ''}")
     src = tmp_path / "rows.csv"
-    src.write_text("\n".join(lines) + "\n1,2,3,4,5,6,7,8,9\n")
+    src.write_text("\n".join(lines) + ("\n1,2,3,4,5,6,7,8,9\n" if bad_line else "\n"))
     mapping = ImportMapping(
         columns={"message_id": "receipt", "email": "email", "phone": "phone",
                  "user_id": "user", "timestamp": "at", "revenue": "total",
@@ -328,7 +330,7 @@ def test_chunked_import_and_the_general_write_path_store_the_same_rows(
                                        default_country_code="972")) as target:
             summary = import_file(target, src, mapping,
                                   progress=lambda d, t, seen=seen: seen.append((d, t)))
-            assert (summary.stored, summary.rejected) == (23, 1)
+            assert (summary.stored, summary.rejected) == (23, int(bad_line))
             stored.append(_events(target))
             incoming = target.sql("SELECT * EXCLUDE (person_id, session_index, loaded_at, "
                                   "channel) FROM events")
@@ -340,6 +342,48 @@ def test_chunked_import_and_the_general_write_path_store_the_same_rows(
                                    default_country_code="972")) as target:
         target.write(incoming)  # channel unset: classified again from the utm columns
         assert _events(target) == stored[0]
+
+
+def test_ranges_of_a_partly_stored_file_with_repeated_ids_store_each_row_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows already stored and ids repeated in the file: the ranges join rows and persons on
+    ``_pos`` (not by position) and store what a single range stores."""
+    head = "receipt,email,at,utm_source"
+    lines = [f"r{i},c{i % 3}@x.com,2024-05-0{1 + i % 9} 10:00,{'google' if i % 2 else ''}"
+             for i in range(17)]
+    part, full = tmp_path / "part.csv", tmp_path / "full.csv"
+    part.write_text("\n".join([head, *lines[:6]]) + "\n")
+    full.write_text("\n".join([head, *lines, lines[9].replace("10:00", "11:00")]) + "\n")
+    mapping = ImportMapping(columns={"message_id": "receipt", "email": "email", "timestamp": "at",
+                                     "utm_source": "utm_source"}, event="E")
+    stored = []
+    for name, chunk in (("one", 1_000_000), ("ranges", 4)):
+        monkeypatch.setattr("touchpath.collect.importer.CHUNK_ROWS", chunk)
+        with DuckDBStore(load_settings(env={}, store_path=tmp_path / f"{name}.duckdb")) as target:
+            import_file(target, part, mapping)
+            summary = import_file(target, full, mapping)
+            assert (summary.stored, summary.duplicates) == (11, 7)
+            stored.append(_events(target))
+    assert stored[0] == stored[1] and len(stored[0]) == 17
+    assert {r["channel"] for r in stored[0]} == {"direct", "organic_search"}
+
+
+def test_an_insert_in_ranges_fails_whole_when_rows_are_not_in_the_promised_order(
+    store: DuckDBStore,
+) -> None:
+    """``in_order`` is a promise of the caller: broken, the guard fails the write (nothing is
+    stored) instead of giving rows the persons of other rows."""
+    rows = rows_to_table([{"message_id": f"m{i}", "type": "track", "event": "E",
+                           "user_id": f"u{i}", "timestamp": datetime(2024, 5, 1),
+                           "received_at": datetime(2024, 5, 1)} for i in range(10)])
+    with store.session() as con:
+        con.register("_reversed", rows)
+        query = ("SELECT *, 9 - (row_number() OVER ()) + 1 AS _pos FROM _reversed")
+        with pytest.raises(duckdb.Error, match="out of order"):
+            store.write_query(query, {}, 10, chunk_rows=4, in_order=True)
+        con.unregister("_reversed")
+    assert store.stats()["events"] == 0
 
 
 _LAYOUTS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%d.%m.%Y",

@@ -257,7 +257,7 @@ class DuckDBStore:
         return WriteResult(rows, result.stored, rows - result.stored, result.merges)
 
     def write_query(self, query: str, params: dict[str, Any], rows: int, *,
-                    chunk_rows: int | None = None,
+                    chunk_rows: int | None = None, in_order: bool = False,
                     progress: Callable[[int], None] | None = None) -> WriteResult:
         """Store the ``rows`` rows of a SELECT run on this store's connection (see
         :meth:`session`): the columns of ``spec.columns.INCOMING`` and a unique ``_pos``.
@@ -266,11 +266,13 @@ class DuckDBStore:
         query runs more than once (a narrow pass for deduplication and identities, then the
         insert), so it should read staged tables. The whole write is one transaction; with
         ``chunk_rows`` the insert runs in ranges of ``_pos`` and ``progress`` gets the end of
-        each range.
+        each range. ``in_order`` promises that the query gives its rows in ``_pos`` order (a
+        scan of one staged table): when every row is new, each range of the insert then pairs
+        the rows with their person and channel by position, not by a hash join on ``_pos``.
         """
         with self._lock:
             return self._transaction(query, params, rows, chunk_rows=chunk_rows,
-                                     progress=progress)
+                                     in_order=in_order, progress=progress)
 
     @contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -281,12 +283,13 @@ class DuckDBStore:
 
     def _transaction(self, query: str, params: dict[str, Any], rows: int,
                      recent_ids: tuple[datetime, datetime | None] | None = None, *,
-                     chunk_rows: int | None = None,
+                     chunk_rows: int | None = None, in_order: bool = False,
                      progress: Callable[[int], None] | None = None) -> WriteResult:
         con = self._con
         con.begin()
         try:
-            result = self._write(con, query, params, rows, recent_ids, chunk_rows, progress)
+            result = self._write(con, query, params, rows, recent_ids, chunk_rows, progress,
+                                 in_order=in_order)
             con.execute(_DROP_TEMP)  # in the transaction: no commit of its own
             con.commit()
         except Exception:
@@ -301,7 +304,8 @@ class DuckDBStore:
     def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
                rows: int, recent_ids: tuple[datetime, datetime | None] | None,
                chunk_rows: int | None = None,
-               progress: Callable[[int], None] | None = None) -> WriteResult:
+               progress: Callable[[int], None] | None = None, *,
+               in_order: bool = False) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
         ``_batch`` holds what deduplication, stitching and classification need of the new
@@ -365,20 +369,26 @@ class DuckDBStore:
             return WriteResult(rows, 0, duplicates)
 
         merges = self._stitch(con)
-        self._classify(con)
+        channels = self._classify(con)
         join_keys = " AND ".join(f"b.{k} IS NOT DISTINCT FROM cp.{k}" for k in KEY_COLUMNS)
         join_channel = " AND ".join(
             f"b.{c} IS NOT DISTINCT FROM ch.{c}" for c in CHANNEL_INPUTS
         )
+        channel = "ch.channel"
+        channel_join = f"LEFT JOIN _channels ch ON b.channel IS NULL AND {join_channel}"
+        if recent_ids is None and len(channels) <= 1:
+            # one combination of channel inputs among the rows without a channel (a file of
+            # one source without campaign columns: most imports): its channel, no join
+            channel, channel_join = (_quote(channels[0]) if channels else "NULL"), ""
         final = f"""
             SELECT b._pos,
               CASE WHEN cp.person_id IS NULL
                    THEN 'p_' || left(sha256('msg:' || b.message_id), 16)
                    ELSE cp.person_id END AS person_id,
-              coalesce(b.channel, ch.channel, 'direct') AS channel
+              coalesce(b.channel, {channel}, 'direct') AS channel
             FROM _batch b
             LEFT JOIN _combo_person cp ON {join_keys}
-            LEFT JOIN _channels ch ON b.channel IS NULL AND {join_channel}
+            {channel_join}
         """
         columns = ", ".join(f"i.{c}" for c in NAMES if c not in ("channel", "event"))
 
@@ -412,13 +422,31 @@ class DuckDBStore:
             con.execute(insert(final), values)
         else:
             # person and channel once for the whole batch (a join per chunk would build the
-            # hash table of every key combination again), then the insert range by range
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
+            # hash table of every key combination again), then the insert range by range:
+            # positionally when the query gives its rows in _pos order and every one is new
+            # (the two sides of a range are then the same _pos values in the same order; the
+            # guard fails the write should they ever disagree)
+            aligned = in_order and total == rows and fresh == total
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}"
+                        + (" ORDER BY b._pos" if aligned else ""))
             for start in range(low, high + 1, chunk_rows):
                 stop = start + chunk_rows
-                con.execute(insert("SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi",
-                                   "WHERE i._pos >= $lo AND i._pos < $hi"),
-                            {**values, "lo": start, "hi": stop})
+                if aligned:
+                    statement = f"""
+                        INSERT INTO events BY NAME
+                        SELECT {columns},
+                          coalesce(i.event, '$' || i.type) AS event,
+                          CASE WHEN f._pos = i._pos THEN f.person_id
+                               ELSE error('import: rows out of order') END AS person_id,
+                          f.channel, $loaded_now AS loaded_at
+                        FROM (SELECT * FROM ({query}) WHERE _pos >= $lo AND _pos < $hi) i
+                        POSITIONAL JOIN
+                          (SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi) f
+                        """
+                else:
+                    statement = insert("SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi",
+                                       "WHERE i._pos >= $lo AND i._pos < $hi")
+                con.execute(statement, {**values, "lo": start, "hi": stop})
                 if progress:
                     progress(stop)
         return WriteResult(rows, fresh, duplicates, merges)
@@ -433,7 +461,9 @@ class DuckDBStore:
             con.execute("DELETE FROM recent_message_ids WHERE loaded_at < $since",
                         {"since": prune_before})
 
-    def _classify(self, con: duckdb.DuckDBPyConnection) -> None:
+    def _classify(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """Register ``_channels``, the channel of every combination of channel inputs among
+        the rows of ``_batch`` without one; return those channels."""
         inputs = ", ".join(CHANNEL_INPUTS)
         combos = con.sql(
             f"SELECT DISTINCT {inputs} FROM _batch WHERE channel IS NULL"
@@ -443,6 +473,7 @@ class DuckDBStore:
             classify(*values) for values in zip(*(data[c] for c in CHANNEL_INPUTS), strict=True)
         ]
         con.register("_channels", combos.append_column("channel", pa.array(channels, pa.string())))
+        return channels
 
     def _stitch(self, con: duckdb.DuckDBPyConnection) -> int:
         """Resolve every key combination of ``_batch`` to a person; return the merge count.
