@@ -53,7 +53,8 @@ _PREPARED = frozenset((
     "revenue", "currency", "session_id", "utm_source", "utm_medium", "utm_campaign", "source",
     "channel", "properties", "traits", "timestamp",
 ))
-"""Output columns ``_prep`` holds under the same name; the others are computed below."""
+"""Output columns ``_prep`` holds under the same name (those the mapping leaves NULL on every
+row excepted, see ``_prepare``); the others are computed below."""
 _COMPUTED = {
     "type": "$type",
     "original_timestamp": "p.timestamp",
@@ -263,9 +264,11 @@ def _json(columns: list[str]) -> str:
 
 
 def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict[str, str],
-             source: str, path: Path, country_code: str) -> None:
+             source: str, path: Path, country_code: str) -> frozenset[str]:
     """Build ``_prep`` in one pass over ``source``: one touchpoint per row of the file, in file
-    order, with ``_reason`` (and the row as JSON, ``_raw``) for the bad ones."""
+    order, with ``_reason`` (and the row as JSON, ``_raw``) for the bad ones. Returns the
+    output columns the mapping leaves NULL on every row: ``_prep`` does not store them (a
+    column of NULLs costs as much to write as a column of numbers)."""
     columns = list(types)
     m = mapping.columns
     ts = _time_sql(m["timestamp"], types[m["timestamp"]], mapping)
@@ -296,7 +299,12 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
         order = "ORDER BY r.rowid"
     source_sql = _text(m["source"]) if "source" in m else "$source"
     row = ", ".join(f"{_ident(c)} := r.{_ident(c)}" for c in columns)
-    channel = _text(m["channel"]) if "channel" in m else "$channel"
+    channel = _text(m["channel"]) if "channel" in m else (
+        "$channel" if mapping.channel is not None else "NULL")
+    nulls = frozenset(name for name, value in (
+        *ident.items(), ("email_hash", email), ("phone_hash", phone), ("revenue", revenue),
+        ("channel", channel), ("properties", _json(mapping.property_columns(columns))),
+        ("traits", _json(list(mapping.traits)))) if value == "NULL")
     sql = f"""
         CREATE OR REPLACE TEMP TABLE _prep AS
         WITH conv AS (
@@ -335,7 +343,7 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
           ), '') AS _reason
           FROM conv c
         )
-        SELECT * EXCLUDE (_row, _time_raw, _revenue_raw),
+        SELECT * EXCLUDE (_row, _time_raw, _revenue_raw{"".join(", " + n for n in sorted(nulls))}),
           CASE WHEN _reason IS NOT NULL THEN CAST(to_json(_row) AS VARCHAR) END AS _raw
         FROM checked
         """
@@ -346,6 +354,7 @@ def _prepare(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping, types: dict
             "channel": mapping.channel, "latest": utcnow() + FUTURE_TOLERANCE}))
     except duckdb.Error as exc:
         raise ValidationError(f"cannot read {path.name}: {exc}", field="file") from exc
+    return nulls
 
 
 def _check_settings(cur: duckdb.DuckDBPyConnection, mapping: ImportMapping) -> None:
@@ -413,8 +422,8 @@ def import_file(
         _check_settings(cur, mapping)
         types, source = _stage(cur, path, fmt, copy="message_id" not in mapping.columns)
         mapping.check(list(types))
-        _prepare(cur, mapping, types, source, path,
-                 mapping.country_code or store.settings.default_country_code)
+        nulls = _prepare(cur, mapping, types, source, path,
+                         mapping.country_code or store.settings.default_country_code)
         line, join = _line_numbers(cur, fmt)
         total, good = cur.execute(
             "SELECT count(*), count(*) FILTER (WHERE _reason IS NULL) FROM _prep"
@@ -423,7 +432,8 @@ def import_file(
         rejected = _write_rejects(cur, rejects_path, line, join)
         computed = {**_COMPUTED, "context": f"$context || {line} || '}}}}'"}
         select = ", ".join(
-            f"p.{c}" if c in _PREPARED else f"{computed.get(c, 'NULL')} AS {c}" for c in NAMES
+            f"p.{c}" if c in _PREPARED and c not in nulls else f"{computed.get(c, 'NULL')} AS {c}"
+            for c in NAMES
         )
         query = (f"SELECT {select}, p.rowid AS _pos FROM _prep p {join} "
                  "WHERE p._reason IS NULL")
