@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -40,6 +41,16 @@ _CLICK_ID_PATTERN = r"[?&](" + "|".join(CLICK_IDS) + r")="
 _HOST_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://([^/:?#]+)"
 _DROP_TEMP = "; ".join(f"DROP TABLE IF EXISTS {t}"
                        for t in ("_batch", "_combos", "_combo_person", "_final"))
+_DROP_STAGED = "DROP VIEW IF EXISTS _batch; " + _DROP_TEMP.replace("_batch", "_batch_rows")
+"""The temporary tables of a write; ``_DROP_STAGED`` when ``_batch`` is a view (not the
+collector's writes)."""
+_BATCH_INPUTS = {
+    "channel": ("channel",), "source": ("source",), "utm_source": ("utm_source",),
+    "utm_medium": ("utm_medium",), "k_user": ("user_id",), "k_email": ("email_hash",),
+    "k_phone": ("phone_hash",), "k_anon": ("anonymous_id",), "k_prev": ("previous_id",),
+    "ref_host": ("referrer",), "page_host": ("page_url",), "click_id": ("page_url",),
+}
+"""Columns of ``_batch`` and the incoming columns they are computed from (NULL when those are)."""
 
 
 def _open(path: Path, memory_limit: str = "") -> duckdb.DuckDBPyConnection:
@@ -286,15 +297,16 @@ class DuckDBStore:
                      chunk_rows: int | None = None, in_order: bool = False,
                      progress: Callable[[int], None] | None = None) -> WriteResult:
         con = self._con
+        drop = _DROP_TEMP if recent_ids is not None else _DROP_STAGED
         con.begin()
         try:
             result = self._write(con, query, params, rows, recent_ids, chunk_rows, progress,
                                  in_order=in_order)
-            con.execute(_DROP_TEMP)  # in the transaction: no commit of its own
+            con.execute(drop)  # in the transaction: no commit of its own
             con.commit()
         except Exception:
             con.rollback()
-            con.execute(_DROP_TEMP)
+            con.execute(drop)
             raise
         finally:
             for view in ("_channels", "_remap"):
@@ -313,6 +325,9 @@ class DuckDBStore:
         insert reads the incoming rows again and joins them on ``_pos`` with their person and
         channel. With ``recent_ids`` (loaded_at, prune before) the caller has deduplicated the
         rows already (the collector): their ids go into ``recent_message_ids`` instead.
+        Otherwise ``_batch`` is a view of ``_batch_rows``, which leaves out the columns whose
+        inputs are NULL on every row (typed NULL in the query: the columns a file's mapping
+        leaves out): a column of NULLs costs as much to write as any other.
         """
         settings = self.settings
         email_on = "email" in settings.identity_match_keys
@@ -325,29 +340,43 @@ class DuckDBStore:
         if recent_ids is not None:
             self._remember_ids(con, query, params, *recent_ids)
             seen = ""
-        con.execute(
-            f"""
-            CREATE OR REPLACE TEMP TABLE _batch AS
+        computed = {
+            "_pos": "i._pos", "message_id": "i.message_id", "timestamp": "i.timestamp",
+            "channel": "i.channel", "source": "i.source", "utm_source": "i.utm_source",
+            "utm_medium": "i.utm_medium",
+            "k_user": f"CASE WHEN {usable.format(c='i.user_id')} THEN 'user:' || i.user_id END",
+            "k_email": f"""CASE WHEN {email_on} AND i.email_hash IS NOT NULL
+                               THEN 'email:' || i.email_hash END""",
+            "k_phone": f"""CASE WHEN {phone_on} AND i.phone_hash IS NOT NULL
+                               THEN 'phone:' || i.phone_hash END""",
+            "k_anon": f"""CASE WHEN {usable.format(c='i.anonymous_id')}
+                              THEN 'anon:' || i.anonymous_id END""",
+            "k_prev": f"""CASE WHEN i.type = 'alias' AND {usable.format(c='i.previous_id')}
+                              THEN 'prev:' || i.previous_id END""",
+            "ref_host": "nullif(regexp_extract(i.referrer, $host, 1), '')",
+            "page_host": "nullif(regexp_extract(i.page_url, $host, 1), '')",
+            "click_id": "nullif(regexp_extract(i.page_url, $click, 1), '')",
+        }
+        rows_table, null = "_batch", set()
+        if recent_ids is None:
+            types = {r[0]: str(r[1]).strip('"') for r in con.execute(
+                f"DESCRIBE SELECT * FROM ({query})", params).fetchall()}
+            null = {c for c, inputs in _BATCH_INPUTS.items()
+                    if all(types.get(i) == "NULL" for i in inputs)}
+            rows_table = "_batch_rows"
+        select = ",\n".join(f"{sql} AS {c}" for c, sql in computed.items() if c not in null)
+        batch_sql = f"""
+            CREATE OR REPLACE TEMP TABLE {rows_table} AS
             WITH _incoming AS ({query})
-            SELECT i._pos, i.message_id, i.timestamp, i.channel, i.source, i.utm_source,
-              i.utm_medium,
-              CASE WHEN {usable.format(c="i.user_id")}
-                   THEN 'user:' || i.user_id END AS k_user,
-              CASE WHEN {email_on} AND i.email_hash IS NOT NULL
-                   THEN 'email:' || i.email_hash END AS k_email,
-              CASE WHEN {phone_on} AND i.phone_hash IS NOT NULL
-                   THEN 'phone:' || i.phone_hash END AS k_phone,
-              CASE WHEN {usable.format(c="i.anonymous_id")}
-                   THEN 'anon:' || i.anonymous_id END AS k_anon,
-              CASE WHEN i.type = 'alias' AND {usable.format(c="i.previous_id")}
-                   THEN 'prev:' || i.previous_id END AS k_prev,
-              nullif(regexp_extract(i.referrer, $host, 1), '') AS ref_host,
-              nullif(regexp_extract(i.page_url, $host, 1), '') AS page_host,
-              nullif(regexp_extract(i.page_url, $click, 1), '') AS click_id
+            SELECT {select}
             FROM _incoming i {seen}
-            """,
-            {**params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN},
-        )
+            """
+        con.execute(batch_sql, _used_params(batch_sql, {
+            **params, "blocked": blocked, "host": _HOST_PATTERN, "click": _CLICK_ID_PATTERN}))
+        if rows_table != "_batch":
+            con.execute("CREATE OR REPLACE TEMP VIEW _batch AS SELECT *"
+                        + "".join(f", CAST(NULL AS VARCHAR) AS {c}" for c in sorted(null))
+                        + " FROM _batch_rows")
         if recent_ids is not None:  # deduplicated by the caller; _pos is 0 .. rows - 1
             total, fresh, low, high = rows, rows, 0, rows - 1
         else:
@@ -361,8 +390,8 @@ class DuckDBStore:
                 fresh = _one(con, "SELECT count(DISTINCT message_id) FROM _batch")
         if fresh < total:  # the same message twice in one batch: keep its first copy
             con.execute(
-                "DELETE FROM _batch WHERE _pos NOT IN "
-                "(SELECT min(_pos) FROM _batch GROUP BY message_id)"
+                f"DELETE FROM {rows_table} WHERE _pos NOT IN "
+                f"(SELECT min(_pos) FROM {rows_table} GROUP BY message_id)"
             )
         duplicates = rows - fresh
         if fresh == 0:
@@ -370,10 +399,13 @@ class DuckDBStore:
 
         merges = self._stitch(con)
         channels = self._classify(con)
-        join_keys = " AND ".join(f"b.{k} IS NOT DISTINCT FROM cp.{k}" for k in KEY_COLUMNS)
+        # (a column NULL on every row of _batch is NULL in every combination too)
+        join_keys = " AND ".join(
+            f"b.{k} IS NOT DISTINCT FROM cp.{k}" for k in KEY_COLUMNS if k not in null
+        ) or "false"
         join_channel = " AND ".join(
-            f"b.{c} IS NOT DISTINCT FROM ch.{c}" for c in CHANNEL_INPUTS
-        )
+            f"b.{c} IS NOT DISTINCT FROM ch.{c}" for c in CHANNEL_INPUTS if c not in null
+        ) or "true"
         channel = "ch.channel"
         channel_join = f"LEFT JOIN _channels ch ON b.channel IS NULL AND {join_channel}"
         if recent_ids is None and len(channels) <= 1:
@@ -971,6 +1003,11 @@ class DuckDBStore:
             "merges": merge_counts,
             "imports": self._count("imports"),
         }
+
+
+def _used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` refers to (DuckDB refuses unused named parameters)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def _one(con: duckdb.DuckDBPyConnection, query: str) -> Any:
