@@ -68,7 +68,11 @@ def read_spec(spec: str | None, overrides: list[str]) -> dict[str, Any]:
 def _source(parquet: Path | None) -> Any:
     from touchpath.analytics.source import TableSource
 
-    return TableSource.from_parquet(parquet) if parquet else None
+    if not parquet:
+        return None
+    source = TableSource.from_parquet(parquet)
+    source.timezone = settings().timezone
+    return source
 
 
 def _print(answer: dict[str, Any], frame: pd.DataFrame, fmt: Format,

@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from touchpath.errors import ConfigError
 
@@ -82,6 +83,15 @@ class Settings:
             "A person's session ends after this many minutes without an event (the industry's"
             " 30 minutes). The store keeps every event's session number up to date for this"
             " timeout; an analysis asking for another timeout computes sessions as it runs."
+        ),
+    )
+    timezone: str = dataclasses.field(
+        default="UTC",
+        metadata=_doc(
+            "The business's time zone (an IANA name such as 'Asia/Jerusalem'): where the"
+            " analyses' calendar days, weeks and months begin (date ranges, retention,"
+            " lifecycle, trends). A spec's filters.timezone overrides it. Events are stored in"
+            " UTC whatever this says."
         ),
     )
     survey_secret: str = dataclasses.field(
@@ -247,6 +257,11 @@ def _check(settings: Settings) -> None:
         )
     if not 1 <= settings.session_timeout_minutes <= 24 * 60:
         raise ConfigError("must be between 1 and 1440 minutes", field="session_timeout_minutes")
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown time zone {settings.timezone!r}; use an IANA name such as"
+                          " 'UTC' or 'Asia/Jerusalem'", field="timezone") from None
     if settings.identity_max_user_ids < 1:
         raise ConfigError("must be at least 1", field="identity_max_user_ids")
     if settings.duckdb_memory_limit and not MEMORY_SIZE.fullmatch(settings.duckdb_memory_limit):

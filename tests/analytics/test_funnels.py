@@ -69,6 +69,9 @@ SPECS: list[dict[str, Any]] = [
      "count_by": "sessions"},
     {"steps": [A, B, C], "trend": "week", "window_seconds": DAY},
     {"steps": [A, B], "trend": "day", "conversions": "every", "order": "strict"},
+    # days and the date range of a zone 5h45 ahead of UTC (on the 15-minute grid)
+    {"steps": [A, B], "trend": "day", "filters": {
+        "timezone": "Asia/Kathmandu", "date_range": {"start": "2026-01-04", "end": "2026-01-12"}}},
     {"steps": [A, B, C], "filters": {"date_range": {"start": "2026-01-04", "end": "2026-01-12"},
                                      "channels": ["email", "direct", "store"]}},
 ]

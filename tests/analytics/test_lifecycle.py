@@ -37,6 +37,9 @@ SPECS: list[dict[str, Any]] = [
     {"active_event": {"event": "$page"}, "period": "week",
      "filters": {"date_range": {"start": "2026-01-08"}, "channels": ["email", "store"]}},
     {"period": "day", "filters": {"person_where": [{"property": "tier", "op": "is_set"}]}},
+    {"period": "day", "filters": {"timezone": "Asia/Kathmandu",
+                                  "date_range": {"start": "2026-01-06", "end": "2026-01-15"}}},
+    {"period": "week", "as_of": "2026-01-12", "filters": {"timezone": "America/St_Johns"}},
 ]
 
 

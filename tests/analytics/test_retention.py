@@ -64,6 +64,15 @@ SPECS: list[dict[str, Any]] = [
      "filters": {"person_where": [{"property": "initial_channel", "op": "neq",
                                    "value": "store"}],
                  "date_range": {"end": "2026-01-14"}}},
+    # calendar periods and the date range in zones 5h45 ahead of and 3h30 behind UTC (the
+    # events are on a 15-minute grid: some fall exactly where a local day begins)
+    {"cohort_event": {"event": "A"}, "period": "day", "periods": 5,
+     "filters": {"timezone": "Asia/Kathmandu",
+                 "date_range": {"start": "2026-01-04", "end": "2026-01-15"}}},
+    {"period": "week", "periods": 3, "recurring": True, "churn_days": 3,
+     "filters": {"timezone": "America/St_Johns"}},
+    {"cohort_event": {"event": "B"}, "period": "day", "periods": 4, "measure": "revenue",
+     "as_of": "2026-01-12", "filters": {"timezone": "Asia/Kathmandu"}},
 ]
 
 

@@ -23,8 +23,9 @@ from touchpath.errors import ValidationError
 T = datetime(2026, 1, 5, 9, 0)
 
 
-def reference(events: list[dict[str, Any]], period: str) -> dict[str, Any]:
-    """Sessions per period from scoped events that carry ``session_id`` (in order)."""
+def reference(events: list[dict[str, Any]], period: str, zone: str = "UTC") -> dict[str, Any]:
+    """Sessions per period (of ``zone``) from scoped events that carry ``session_id`` (in
+    order)."""
     sessions: dict[str, list[dict[str, Any]]] = {}
     for event in events:
         sessions.setdefault(event["session_id"], []).append(event)
@@ -45,7 +46,8 @@ def reference(events: list[dict[str, Any]], period: str) -> dict[str, Any]:
 
     by_period: dict[datetime, list[list[dict[str, Any]]]] = {}
     for own in sessions.values():
-        by_period.setdefault(period_start(own[0]["timestamp"], period), []).append(own)
+        by_period.setdefault(period_start(common.local(own[0]["timestamp"], zone), period),
+                             []).append(own)
     rows = []
     if by_period:
         start, last = min(by_period), max(by_period)
@@ -82,6 +84,8 @@ SPECS = [
     {"split_on_campaign": True, "filters": {"channels": ["email", "direct"]}},
     {"split_on_campaign": True,
      "filters": {"date_range": {"start": "2026-01-02", "end": "2026-01-02"}}},
+    {"filters": {"timezone": "Asia/Kathmandu",
+                 "date_range": {"start": "2026-01-02", "end": "2026-01-02"}}},
 ]
 
 
@@ -102,7 +106,7 @@ def test_sessions_equal_the_reference(rows: list[dict[str, Any]]) -> None:
         assert [(e["message_id"], e["session_id"]) for e in got] == [
             (e["message_id"], e["session_id"]) for e in scoped], data
 
-        want = reference(scoped, spec.period)
+        want = reference(scoped, spec.period, spec.filters.timezone or "UTC")
         result = run_sessions(source, spec)
         frame = result.frame.to_dict(orient="records")
         assert len(frame) == len(want["rows"]), data

@@ -95,6 +95,13 @@ VARIANTS = [
         "channels": ["email", "direct"]}}),
     Case("sessions-timeout", "sessions", {"timeout_seconds": 600, "split_on_campaign": True,
                                           "period": "week"}),
+    # calendar days of a time zone (DuckDB's ICU timezone() vs Spark's from_utc_timestamp)
+    Case("retention-time-zone", "retention", {"period": "day", "periods": 10, "filters": {
+        "timezone": "Asia/Jerusalem"}}),
+    Case("funnel-trend-time-zone", "funnel", {"steps": STEPS[:2], "trend": "day", "filters": {
+        "timezone": "America/New_York", "date_range": {"start": "2026-01-05"}}}),
+    Case("stages-time-zone", "stages", {"period": "day", "as_of": "2026-02-01", "filters": {
+        "timezone": "Asia/Kathmandu"}}),
 ]
 
 

@@ -14,6 +14,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from touchpath.analytics._funnel_spec import FunnelSpec
+from touchpath.analytics.zones import to_local
 
 NONE = "(none)"
 PERCENTILES = (0.25, 0.5, 0.75, 0.9)
@@ -173,16 +174,17 @@ def histogram(data: pd.DataFrame, spec: FunnelSpec) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["from_step", "to_step", "bin", "count"])
 
 
-def period_start(ts: ir.TimestampValue, period: str) -> ir.TimestampValue:
+def period_start(ts: ir.TimestampValue, period: str, zone: str) -> ir.TimestampValue:
+    """The first day (in ``zone``) of the day, ISO week or month holding ``ts``."""
     unit = {"day": "D", "week": "W", "month": "M"}[period]
-    return ts.truncate(unit)
+    return to_local(ts, zone).truncate(unit)
 
 
-def trend(attempts: ir.Table, spec: FunnelSpec, period: str) -> pd.DataFrame:
-    """Conversion of attempts by the period (UTC day, ISO week, month) of their first step.
-    With ``unique``, each unit counts once per period, by its best attempt begun in it."""
+def trend(attempts: ir.Table, spec: FunnelSpec, period: str, zone: str) -> pd.DataFrame:
+    """Conversion of attempts by the period (day, ISO week, month of ``zone``) of their first
+    step. With ``unique``, each unit counts once per period, by its best attempt begun in it."""
     n = len(spec.steps)
-    dated = attempts.mutate(period=period_start(attempts.entry_ts, period))
+    dated = attempts.mutate(period=period_start(attempts.entry_ts, period, zone))
     picked = chosen(dated, spec, ["period"])
     data = picked.group_by("period").aggregate(
         entered=picked.count(), converted=(picked.reached >= n).cast("int64").sum(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, Literal
 
+from touchpath.analytics.zones import zone_info
 from touchpath.errors import ValidationError
 from touchpath.journey.channels import CHANNELS
 
@@ -231,13 +232,20 @@ Segment = DidEvent | HasProperties | PersonList | SavedSegment
 class Filters:
     """What every analysis may be narrowed by. Events outside ``date_range``, not matching
     ``where`` or not on one of ``channels`` are not seen at all; people not matching
-    ``person_where`` or every one of ``segments`` are left out with all their events."""
+    ``person_where`` or every one of ``segments`` are left out with all their events.
+
+    ``timezone`` (an IANA name) is where calendar days, weeks and months begin: the date
+    range's days and every analysis' periods. None: the source's zone (the store's setting
+    ``timezone``, UTC by default). See :mod:`touchpath.analytics.zones`."""
 
     date_range: DateRange | None = None
     where: tuple[PropertyFilter, ...] = ()
     channels: tuple[str, ...] = ()
     person_where: tuple[PropertyFilter, ...] = ()
     segments: tuple[Segment, ...] = ()
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         check_event_filters(self.where)
+        if self.timezone is not None:
+            zone_info(self.timezone, "timezone")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -36,6 +36,8 @@ from touchpath.analytics.filters import (
     check_channels,
 )
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import DEFAULT_ZONE, day_start, is_utc, zone_of
+from touchpath.analytics.zones import today as local_today
 from touchpath.errors import ValidationError
 from touchpath.spec.timestamps import utcnow
 
@@ -232,19 +234,25 @@ def matches(table: ir.Table, matcher: EventMatcher) -> ir.BooleanValue:
     return test
 
 
-def date_bounds(date_range: DateRange | None, today: date | None = None
-                ) -> tuple[datetime | None, datetime | None]:
-    """``[start, end)`` as naive UTC datetimes: the end day is included whole."""
+def date_bounds(date_range: DateRange | None, today: date | None = None,
+                zone: str = DEFAULT_ZONE) -> tuple[datetime | None, datetime | None]:
+    """``[start, end)`` as naive UTC instants: where the first day begins and where the day
+    after the last begins, in ``zone`` (the end day is included whole). ``last_days`` counts
+    back from ``today`` (by default today in ``zone``)."""
+    first, after = date_days(date_range, today, zone)
+    return (None if first is None else day_start(first, zone),
+            None if after is None else day_start(after, zone))
+
+
+def date_days(date_range: DateRange | None, today: date | None = None,
+              zone: str = DEFAULT_ZONE) -> tuple[date | None, date | None]:
+    """The first day of ``date_range`` and the day after its last (either may be None)."""
     if date_range is None:
         return None, None
     if date_range.last_days is not None:
-        today = today or utcnow().date()
-        first = today - timedelta(days=date_range.last_days - 1)
-        return datetime.combine(first, time()), datetime.combine(today + timedelta(days=1), time())
-    start = datetime.combine(date_range.start, time()) if date_range.start else None
-    end = (datetime.combine(date_range.end + timedelta(days=1), time())
-           if date_range.end else None)
-    return start, end
+        today = today or (utcnow().date() if is_utc(zone) else local_today(zone))
+        return today - timedelta(days=date_range.last_days - 1), today + timedelta(days=1)
+    return date_range.start, (date_range.end + timedelta(days=1) if date_range.end else None)
 
 
 def person_properties(events: ir.Table, names: list[str]) -> ir.Table:
@@ -310,7 +318,7 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
     """
     events = source.table("events")
     check_channels(filters.channels, "filters.channels")
-    start, end = date_bounds(filters.date_range, today)
+    start, end = date_bounds(filters.date_range, today, zone_of(source, filters.timezone))
     if filters.person_where:
         props = person_properties(events, sorted({r.property for r in filters.person_where}))
         test = ibis.and_(*(condition(props[r.property], r) for r in filters.person_where))

@@ -47,6 +47,7 @@ from touchpath.analytics.frame import check_events
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import zone_of
 from touchpath.errors import ValidationError
 
 __all__ = [
@@ -156,7 +157,8 @@ def run_funnel(source: EventSource, spec: FunnelSpec) -> FunnelResult:
             .sort_values(["_rank", "step"]).drop(columns="_rank").reset_index(drop=True)
         tables["overall"] = overall
     if spec.trend is not None:
-        tables["trend"] = trend(table, spec, spec.trend)
+        tables["trend"] = trend(table, spec, spec.trend,
+                                zone_of(source, spec.filters.timezone))
     if spec.drop_off:
         tables["drop_off_next"] = next_after_drop(source, spec, picked)
     if spec.compare:

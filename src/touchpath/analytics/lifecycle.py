@@ -15,7 +15,7 @@ A person is *active* in a period when they did an ``active_event`` in it. In per
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar
 
 import ibis
@@ -84,10 +84,11 @@ def lifecycle(source: EventSource, spec: LifecycleSpec) -> LifecycleResult:
     """:func:`run_lifecycle` without the check that every event name exists."""
     seen = observe(source, spec.filters, spec.as_of)
     if seen is None:
-        return _assemble(spec, pd.DataFrame(columns=["p", "status", "n"]), None, None, None)
+        return _assemble(spec, pd.DataFrame(columns=["p", "status", "n"]), None, None)
     events = seen.events
     active = events.filter(matches(events, spec.active_event))
-    active = active.select("person_id", p=period_index(active.timestamp, spec.period)).distinct()
+    active = active.select("person_id",
+                           p=period_index(active.timestamp, spec.period, seen.zone)).distinct()
     window = ibis.window(group_by=active.person_id, order_by=active.p)
     active = active.mutate(before=active.p.lag().over(window), after=active.p.lead().over(window))
     status = ibis.cases((active.before.isnull(), "new"),
@@ -101,12 +102,13 @@ def lifecycle(source: EventSource, spec: LifecycleSpec) -> LifecycleResult:
                                             n=ibis.literal(0, type="int64"))
     cells = ibis.union(counted.select("p", "status", "n"), dormant.select("p", "status", "n"),
                        bounds.select("p", "status", "n")).to_pandas()
-    last_day = datetime.combine(seen.end.date() - timedelta(days=1), datetime.min.time())
-    return _assemble(spec, cells, seen.start, seen.end, last_day)
+    return _assemble(spec, cells, seen.first_day, seen.last_day)
 
 
-def _assemble(spec: LifecycleSpec, cells: pd.DataFrame, start: datetime | None,
-              end: datetime | None, last_day: datetime | None) -> LifecycleResult:
+def _assemble(spec: LifecycleSpec, cells: pd.DataFrame, first_day: date | None,
+              last_day: date | None) -> LifecycleResult:
+    """The periods from ``first_day`` (else the first with activity) to the one holding
+    ``last_day``, the last day observed (calendar days of the analysis' time zone)."""
     counts: dict[tuple[int, str], int] = {}
     first_active: int | None = None
     for p, status, n in cells[["p", "status", "n"]].itertuples(index=False):
@@ -115,8 +117,8 @@ def _assemble(spec: LifecycleSpec, cells: pd.DataFrame, start: datetime | None,
         else:
             counts[(int(p), str(status))] = int(n)
     rows = []
-    first = period_of(start, spec.period) if start is not None else first_active
-    if first is not None and end is not None and last_day is not None:
+    first = period_of(first_day, spec.period) if first_day is not None else first_active
+    if first is not None and last_day is not None:
         for p in range(first, period_of(last_day, spec.period) + 1):
             row: dict[str, Any] = {"period": period_start(p, spec.period)}
             for status in STATUSES:
@@ -125,15 +127,14 @@ def _assemble(spec: LifecycleSpec, cells: pd.DataFrame, start: datetime | None,
             row["active"] = row["new"] + row["returning"] + row["resurrecting"]
             row["quick_ratio"] = ((row["new"] + row["resurrecting"]) / -row["dormant"]
                                   if row["dormant"] else None)
-            ends = datetime.combine(period_start(p + 1, spec.period), datetime.min.time())
-            row["complete"] = ends <= end
+            row["complete"] = period_start(p + 1, spec.period) <= last_day + timedelta(days=1)
             rows.append(row)
     columns = ["period", *STATUSES, "active", "quick_ratio", "complete"]
     frame = pd.DataFrame(rows, columns=columns)
     frame["quick_ratio"] = frame["quick_ratio"].astype("float64")
     summary = {
         "period": spec.period,
-        "as_of": None if last_day is None else last_day.date(),
+        "as_of": last_day,
         "periods": len(frame),
         **{status: int(frame[status].sum()) for status in STATUSES},
     }

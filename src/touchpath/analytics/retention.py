@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import ibis
@@ -32,7 +32,7 @@ from touchpath.analytics.frame import (
     ORDER,
     check_events,
     computed_once,
-    date_bounds,
+    date_days,
     matches,
     person_properties,
     scoped_events,
@@ -40,6 +40,7 @@ from touchpath.analytics.frame import (
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import DEFAULT_ZONE, day_start, local_date, to_local, zone_of
 from touchpath.errors import ValidationError
 
 Period = Literal["day", "week", "month"]
@@ -58,9 +59,10 @@ class RetentionSpec:
     """Which people form cohorts, what counts as coming back, and how periods are cut.
 
     ``periods`` is the number of columns, period 0 included (``periods=8``: periods 0-7).
-    ``as_of`` is the last day observed (UTC, whole day); by default the date range's end, or
-    the day of the last event seen. ``churn_days``: a member is churned when they did no
-    return event (and did not enter) in the ``churn_days`` days up to ``as_of``.
+    ``as_of`` is the last day observed (a calendar day of the time zone, whole); by default
+    the date range's end, or the day of the last event seen. ``churn_days``: a member is
+    churned when they did no return event (and did not enter) in the ``churn_days`` x 24
+    hours before the end of ``as_of``.
     """
 
     cohort_event: EventMatcher = EventMatcher("*")
@@ -100,20 +102,22 @@ def check_as_of(as_of: date | None, filters: Filters) -> None:
 
 # -- periods ---------------------------------------------------------------------------------
 
-def period_index(ts: ir.TimestampValue, period: str) -> ir.IntegerValue:
-    """The calendar period (UTC; weeks start on Monday) of ``ts`` as an integer: days, weeks or
-    months since 1970-01."""
+def period_index(ts: ir.TimestampValue, period: str, zone: str = DEFAULT_ZONE
+                 ) -> ir.IntegerValue:
+    """The calendar period in ``zone`` (weeks start on Monday) of ``ts`` as an integer: days,
+    weeks or months since 1970-01."""
+    ts = to_local(ts, zone)
     if period == "month":
         return ts.year() * 12 + ts.month() - 1
     days = ts.truncate("D").epoch_seconds() // 86400
     return days if period == "day" else (days + 3) // 7  # 1970-01-01 was a Thursday
 
 
-def period_of(at: datetime, period: str) -> int:
-    """:func:`period_index` of one time, in Python."""
+def period_of(day: date, period: str) -> int:
+    """:func:`period_index` of one calendar day, in Python."""
     if period == "month":
-        return at.year * 12 + at.month - 1
-    days = (at.date() - date(1970, 1, 1)).days
+        return day.year * 12 + day.month - 1
+    days = (day - date(1970, 1, 1)).days
     return days if period == "day" else (days + 3) // 7
 
 
@@ -126,11 +130,12 @@ def period_start(index: int, period: str) -> date:
     return date(1970, 1, 1) + timedelta(days=index)
 
 
-def offset(at: ir.TimestampValue, entry: ir.TimestampValue, period: str, windows: str
-           ) -> ir.IntegerValue:
-    """Which period after ``entry`` the time ``at`` falls in (0 = the entry's period)."""
+def offset(at: ir.TimestampValue, entry: ir.TimestampValue, period: str, windows: str,
+           zone: str = DEFAULT_ZONE) -> ir.IntegerValue:
+    """Which period after ``entry`` the time ``at`` falls in (0 = the entry's period): calendar
+    periods of ``zone``, or rolling windows of elapsed time."""
     if windows == "calendar":
-        return period_index(at, period) - period_index(entry, period)
+        return period_index(at, period, zone) - period_index(entry, period, zone)
     length = ROLLING_DAYS[period] * 86_400_000_000
     return at.delta(entry, unit="microsecond") // length
 
@@ -140,26 +145,35 @@ class Observation:
     """What an analysis over periods sees: the events up to ``end`` (start of the date range
     relaxed, so that "first ever" and "active before" look at the whole history), the date
     range's ``start`` (entries and reported periods begin there) and ``end``, the exclusive
-    end of observation (the day after ``as_of``)."""
+    end of observation (where the day after ``as_of`` begins), all instants in naive UTC;
+    ``first_day`` and ``last_day``, the same as calendar days of ``zone``, where periods are
+    counted."""
 
     events: ir.Table
     start: datetime | None
     end: datetime
+    zone: str
+    first_day: date | None
+    last_day: date
 
 
 def observe(source: EventSource, filters: Filters, as_of: date | None) -> Observation | None:
     """The :class:`Observation` of ``filters``; None when there are no events at all."""
-    start, end = date_bounds(filters.date_range)
-    history_range = None if end is None else DateRange(end=(end - timedelta(days=1)).date())
-    events = scoped_events(source, replace(filters, date_range=history_range))
+    zone = zone_of(source, filters.timezone)
+    first, after = date_days(filters.date_range, None, zone)
+    history_range = None if after is None else DateRange(end=after - timedelta(days=1))
+    events = scoped_events(source, replace(filters, date_range=history_range, timezone=zone))
     if as_of is not None:
-        end = datetime.combine(as_of + timedelta(days=1), time())
-    if end is None:
+        after = as_of + timedelta(days=1)
+    if after is None:
         last = events.timestamp.max().to_pyarrow().as_py()
         if last is None:
             return None
-        end = datetime.combine(last.date() + timedelta(days=1), time())
-    return Observation(events.filter(events.timestamp < end), start, end)
+        after = local_date(last, zone) + timedelta(days=1)
+    end = day_start(after, zone)
+    return Observation(events.filter(events.timestamp < end),
+                       None if first is None else day_start(first, zone), end, zone, first,
+                       after - timedelta(days=1))
 
 
 # -- the executor ----------------------------------------------------------------------------
@@ -223,16 +237,16 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
     if seen is None:
         return _assemble(spec, pd.DataFrame(columns=["part", "cohort", "k", "n"]),
                          pd.DataFrame({"person_id": [], "last_seen": []}), None)
-    history, end = seen.events, ibis.literal(seen.end, type="timestamp")
+    history, end, zone = seen.events, ibis.literal(seen.end, type="timestamp"), seen.zone
 
     by_period = spec.measure == "persons" and spec.windows == "calendar"
     ids = not (by_period and entry_is_a_return(spec))  # the order within a timestamp matters
     entries = first_events(history.filter(matches(history, spec.cohort_event)),
-                           spec.period if spec.recurring else None, with_id=ids)
+                           spec.period if spec.recurring else None, with_id=ids, zone=zone)
     if seen.start is not None:
         entries = entries.filter(entries.entry_at >= seen.start)
     if spec.cohort_property is None:
-        entries = entries.mutate(cohort=entries.entry_at.truncate(
+        entries = entries.mutate(cohort=to_local(entries.entry_at, zone).truncate(
             {"day": "D", "week": "W", "month": "M"}[spec.period]).date().cast("string"))
     else:
         name = spec.cohort_property
@@ -241,7 +255,7 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
         props = person_properties(source.table("events"), [name])
         props = props.select("person_id", cohort=props[name].cast("string").fill_null(NOT_SET))
         entries = entries.join(props, "person_id")
-    horizon = ibis.least(offset(end, entries.entry_at, spec.period, spec.windows) - 1,
+    horizon = ibis.least(offset(end, entries.entry_at, spec.period, spec.windows, zone) - 1,
                          spec.periods - 1)
     returns = history.filter(matches(history, spec.return_event)).select(
         "person_id", at=history.timestamp, at_id=history.message_id, revenue=history.revenue)
@@ -250,16 +264,16 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
         members = stack.enter_context(computed_once(entries.mutate(horizon=horizon)))
         if by_period:
             returns = stack.enter_context(computed_once(
-                _last_return_per_period(returns, spec.period, with_id=ids)))
+                _last_return_per_period(returns, spec.period, zone, with_id=ids)))
         churned = stack.enter_context(computed_once(
             _churned(members, returns, end, spec, by_period)))
-        cells = _cells(members, returns, churned, spec, by_period).to_pandas()
+        cells = _cells(members, returns, churned, spec, by_period, zone).to_pandas()
     persons = cells[cells["part"] == PERSON_PART]
     people = pd.DataFrame({
         "person_id": persons["cohort"].astype(str),
         "last_seen": pd.to_datetime(persons["n"].round().astype("int64"), unit="us"),
     }).sort_values("person_id")
-    return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.end)
+    return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.last_day)
 
 
 def _churned(members: ir.Table, returns: ir.Table, end: ir.TimestampValue,
@@ -280,16 +294,16 @@ def _churned(members: ir.Table, returns: ir.Table, end: ir.TimestampValue,
 
 
 def _cells(members: ir.Table, returns: ir.Table, churned: ir.Table, spec: RetentionSpec,
-           by_period: bool) -> ir.Table:
+           by_period: bool, zone: str) -> ir.Table:
     """One query for every aggregate the cohort table needs (``part``, ``cohort``, ``k``,
     ``n``), the churned people riding along. ``returns`` is every return event, or with
     ``by_period`` each person's last return of each calendar period."""
     parts = [_part("size", members.group_by(["cohort", "horizon"]).agg(n=members.count())
                    .rename(k="horizon"))]
     if by_period:
-        parts.append(_counted_by_period(members, returns, spec))
+        parts.append(_counted_by_period(members, returns, spec, zone))
     else:
-        parts.append(_counted_by_event(members, returns, spec))
+        parts.append(_counted_by_event(members, returns, spec, zone))
     # a person who entered several cohorts counts as churned in each
     flagged = members.semi_join(churned, "person_id") if spec.recurring else churned
     parts.append(_part("churned", flagged.group_by("cohort").agg(n=flagged.count())
@@ -304,13 +318,14 @@ def _cells(members: ir.Table, returns: ir.Table, churned: ir.Table, spec: Retent
     return ibis.union(*parts)
 
 
-def _last_return_per_period(returns: ir.Table, period: str, *, with_id: bool) -> ir.Table:
+def _last_return_per_period(returns: ir.Table, period: str, zone: str, *, with_id: bool
+                            ) -> ir.Table:
     """Each person's last return event of each calendar period: ``person_id``, ``p``,
     ``last_at`` (and ``last_id`` with ``with_id``). A person came back in period ``p`` at or
     after an entry exactly when that period's last return is not before the entry, so the
     per-event join becomes a join with one row per person and period (the hand-written form
     of retention)."""
-    keyed = returns.mutate(p=period_index(returns.at, period))
+    keyed = returns.mutate(p=period_index(returns.at, period, zone))
     if not with_id:
         return keyed.group_by(["person_id", "p"]).agg(last_at=keyed.at.max())
     last = keyed.group_by(["person_id", "p"]).agg(
@@ -318,10 +333,10 @@ def _last_return_per_period(returns: ir.Table, period: str, *, with_id: bool) ->
     return last.select("person_id", "p", last_at=last._last["at"], last_id=last._last["id"])
 
 
-def _counted_by_period(members: ir.Table, by_period: ir.Table, spec: RetentionSpec
+def _counted_by_period(members: ir.Table, by_period: ir.Table, spec: RetentionSpec, zone: str
                        ) -> ir.Table:
     """Retained members per cohort and calendar period (``measure="persons"``)."""
-    members = members.mutate(entry_p=period_index(members.entry_at, spec.period))
+    members = members.mutate(entry_p=period_index(members.entry_at, spec.period, zone))
     pairs = members.join(by_period, [members.person_id == by_period.person_id,
                                      by_period.p >= members.entry_p])
     if not entry_is_a_return(spec):  # else the entry itself is a return of its period
@@ -335,13 +350,14 @@ def _counted_by_period(members: ir.Table, by_period: ir.Table, spec: RetentionSp
     return _reach(pairs)
 
 
-def _counted_by_event(members: ir.Table, returns: ir.Table, spec: RetentionSpec) -> ir.Table:
+def _counted_by_event(members: ir.Table, returns: ir.Table, spec: RetentionSpec, zone: str
+                      ) -> ir.Table:
     """Retained members (or revenue) per cohort and period, from every return event: rolling
     windows depend on each entry's exact time, revenue on each event."""
     pairs = members.join(returns, [members.person_id == returns.person_id,
                                    returns.at >= members.entry_at])
     pairs = pairs.filter((pairs.at > pairs.entry_at) | (pairs.at_id >= pairs.entry_id))
-    pairs = pairs.mutate(k=offset(pairs.at, pairs.entry_at, spec.period, spec.windows))
+    pairs = pairs.mutate(k=offset(pairs.at, pairs.entry_at, spec.period, spec.windows, zone))
     if spec.measure == "revenue":
         counted = pairs.filter(pairs.k <= pairs.horizon)
         first = counted.filter(counted.k == 0)
@@ -366,8 +382,8 @@ def _reach(pairs: ir.Table) -> ir.Table:
     return _part("reach", furthest.group_by(["cohort", "k"]).agg(n=furthest.count()))
 
 
-def first_events(events: ir.Table, period: str | None = None, *, with_id: bool = True
-                 ) -> ir.Table:
+def first_events(events: ir.Table, period: str | None = None, *, with_id: bool = True,
+                 zone: str = DEFAULT_ZONE) -> ir.Table:
     """Each person's first event in :data:`ORDER` (of each calendar ``period`` if given):
     ``person_id``, ``entry_at``, ``entry_id``. The minimum of a (timestamp, message id)
     struct is that order's first; one aggregation, where a row number would sort every event.
@@ -375,7 +391,7 @@ def first_events(events: ir.Table, period: str | None = None, *, with_id: bool =
     (a struct holding text makes it sort)."""
     keys = ["person_id"]
     if period is not None:
-        events = events.mutate(_period=period_index(events.timestamp, period))
+        events = events.mutate(_period=period_index(events.timestamp, period, zone))
         keys.append("_period")
     if not with_id:
         return events.group_by(keys).agg(entry_at=events[ORDER[0]].min()).select(
@@ -400,7 +416,7 @@ def _part(name: str, table: ir.Table) -> ir.Table:
 
 
 def _assemble(spec: RetentionSpec, cells: pd.DataFrame, churned: pd.DataFrame,
-              end: datetime | None) -> RetentionResult:
+              as_of: date | None) -> RetentionResult:
     """The cohort table from the per-cohort aggregates (a few rows per cohort and period)."""
     periods = spec.periods
     by: dict[str, dict[tuple[str, int], float]] = {}
@@ -452,7 +468,7 @@ def _assemble(spec: RetentionSpec, cells: pd.DataFrame, churned: pd.DataFrame,
     size_total = int(frame["size"].sum())
     summary = {
         "period": spec.period, "periods": periods, "measure": spec.measure,
-        "as_of": None if end is None else (end - timedelta(days=1)).date(),
+        "as_of": as_of,
         "cohorts": len(cohorts), "size": size_total,
         "retention": [value / denominator if denominator else None
                       for value, denominator in totals],

@@ -28,6 +28,7 @@ from touchpath.analytics.frame import (
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import to_local, zone_of
 from touchpath.errors import ValidationError
 
 Period = Literal["day", "week", "month"]
@@ -87,7 +88,8 @@ def session_table(source: EventSource, spec: SessionsSpec) -> ir.Table:
     return grouped.mutate(
         length_seconds=grouped.ended.delta(grouped.started, unit="microsecond")
         .cast("float64") / 1e6,
-        period=grouped.started.truncate(TRUNCATE[spec.period]),
+        period=to_local(grouped.started, zone_of(source, spec.filters.timezone))
+        .truncate(TRUNCATE[spec.period]),
     ).drop("ended")
 
 

@@ -31,7 +31,12 @@ class TableSource:
 
     >>> from touchpath.analytics.source import TableSource
     >>> TableSource.from_parquet("export/events")        # doctest: +SKIP
+
+    ``timezone`` is where the analyses' calendar days begin when a spec does not say (UTC;
+    assign another IANA name to change it).
     """
+
+    timezone = "UTC"
 
     def __init__(self, events: pa.Table | None = None, **tables: pa.Table) -> None:
         self._connection = duckdb.connect()

@@ -16,7 +16,7 @@ The rules in full: ``docs/stages.md``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any, ClassVar, Literal
 
 import ibis
@@ -37,6 +37,7 @@ from touchpath.analytics.frame import (
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import day_start, to_local, zone_of
 from touchpath.journey import stages as journey  # a module: journey.stages imports analytics
 
 Period = Literal["day", "week", "month"]
@@ -49,8 +50,8 @@ FREQUENCY = {"day": "D", "week": "W-MON", "month": "MS"}
 class StagesSpec:
     """A stages analysis: ``model`` is a template name (``default``, ``buyer``,
     ``post_purchase``) or a :class:`~touchpath.journey.stages.StageModel`; only events up to
-    the end of the day ``as_of`` (UTC, included) count; ``period`` sets the "over time" table;
-    ``language`` the stage names in results."""
+    the end of the day ``as_of`` (in the analysis' time zone, included) count; ``period``
+    sets the "over time" table; ``language`` the stage names in results."""
 
     model: journey.StageModel | str = "default"
     as_of: date | None = None
@@ -176,8 +177,9 @@ def seen_events(source: EventSource, spec: StagesSpec) -> ir.Table:
     """``scoped_events`` up to the end of ``as_of``."""
     events = scoped_events(source, spec.filters)
     if spec.as_of is not None:
-        events = events.filter(events.timestamp < datetime.combine(
-            spec.as_of + timedelta(days=1), time()))
+        zone = zone_of(source, spec.filters.timezone)
+        events = events.filter(events.timestamp < day_start(spec.as_of + timedelta(days=1),
+                                                            zone))
     return events
 
 
@@ -285,7 +287,7 @@ def _tables(source: EventSource, spec: StagesSpec, changes: ir.Table) -> StagesR
     flows = changes.group_by("from_stage", "stage").agg(
         transitions=changes.count(), people=changes.person_id.nunique()).to_pandas()
     transitions = _transitions(flows, model)
-    over_time = _over_time(changes, spec, model)
+    over_time = _over_time(changes, spec, model, zone_of(source, spec.filters.timezone))
 
     total = sum(now)
     frame = pd.DataFrame({
@@ -321,15 +323,15 @@ def _transitions(flows: pd.DataFrame, model: journey.StageModel) -> pd.DataFrame
     return pd.DataFrame(rows, columns=[*columns, "_key"])[columns]
 
 
-def _over_time(changes: ir.Table, spec: StagesSpec, model: journey.StageModel
+def _over_time(changes: ir.Table, spec: StagesSpec, model: journey.StageModel, zone: str
                ) -> pd.DataFrame:
     """People per current stage at the end of each period: a change counts from its own
     period up to the period before the person's next change (``+1`` / ``-1`` per stage)."""
     unit = TRUNCATE[spec.period]
     window = ibis.window(group_by=changes.person_id, order_by=[changes[c] for c in ORDER])
     marked = changes.mutate(
-        _from=changes.timestamp.truncate(unit),
-        _until=changes.timestamp.lead().over(window).truncate(unit))
+        _from=to_local(changes.timestamp, zone).truncate(unit),
+        _until=to_local(changes.timestamp.lead().over(window), zone).truncate(unit))
     plus = marked.group_by(period="_from", stage_index="stage").agg(delta=marked.count())
     moved = marked.filter(marked._until.notnull())
     minus = moved.group_by(period="_until", stage_index="stage").agg(delta=-moved.count())

@@ -9,16 +9,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, time
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from touchpath.analytics.frame import check_events, date_bounds
+from touchpath.analytics.frame import check_events, date_days
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import zone_of
 from touchpath.attribution import query, rules, shapley
 from touchpath.attribution.bootstrap import intervals
 from touchpath.attribution.markov import MarkovAttribution, markov_attribution
@@ -101,6 +103,8 @@ def run_attribution(source: EventSource, spec: AttributionSpec, *,
     if (paths.total_conversions == 0 or paths.channels == (NO_TOUCH,)
             or (spec.value is not None and paths.total_value == 0)):
         query.check(source, spec)  # says what is missing (or lets a real zero through)
+    zone = zone_of(source, spec.filters.timezone)  # the spend table's days are in this zone
+    spec = replace(spec, filters=replace(spec.filters, timezone=zone))
     return attribute(paths, spec, time_decay=decay, spend=spend)
 
 
@@ -136,7 +140,11 @@ def attribute(paths: ConversionPaths, spec: AttributionSpec, *,
     cost = None
     if spend is not None or spec.spend is not None:
         table = spend if spend is not None else read_spend(str(spec.spend))
-        start, end = date_bounds(spec.filters.date_range)
+        # the spend table's dates are the business's calendar days
+        first, after = date_days(spec.filters.date_range, None,
+                                 zone_of(None, spec.filters.timezone))
+        start, end = (None if day is None else datetime.combine(day, time())
+                      for day in (first, after))
         cost = cost_per_touchpoint(table, spec.touchpoint, start, end)
     frame = _frame(paths, per_model, bounds, cost)
     summary: dict[str, Any] = {

@@ -643,6 +643,11 @@ class DuckDBStore:
     # -- derived columns ------------------------------------------------------------------
 
     @property
+    def timezone(self) -> str:
+        """Where the analyses' calendar days begin (setting ``timezone``)."""
+        return self.settings.timezone
+
+    @property
     def session_timeout_seconds(self) -> int:
         """The timeout the stored ``session_index`` follows (setting session_timeout_minutes)."""
         return self.settings.session_timeout_minutes * 60

@@ -102,9 +102,11 @@ class SparkSource:
     Build with :meth:`from_parquet` (a ``touchpath export`` directory, its ``events/`` folder, or
     any Parquet file/directory of events) or :meth:`from_catalog` (a table name such as
     ``lake.events``). ``close()`` drops the views; the Spark session stays (it is shared).
+    ``timezone`` is where the analyses' calendar days begin (the setting ``timezone``).
     """
 
     engine = "spark"
+    timezone = "UTC"
 
     def __init__(self, session: SparkSession, frames: dict[str, DataFrame]) -> None:
         if "events" not in frames:
@@ -190,8 +192,11 @@ def spark_source(settings: Settings, events: str | Path | None = None) -> SparkS
                           "'touchpath export') or a catalog table name", field="spark_events")
     session = spark_session(settings)
     if _is_path(location):
-        return SparkSource.from_parquet(session, location)
-    return SparkSource.from_catalog(session, location)
+        source = SparkSource.from_parquet(session, location)
+    else:
+        source = SparkSource.from_catalog(session, location)
+    source.timezone = settings.timezone
+    return source
 
 
 def _is_path(location: str) -> bool:
@@ -216,7 +221,9 @@ def open_source(settings: Settings, *, engine: str | None = None,
     if events is not None:
         from touchpath.analytics.source import TableSource
 
-        yield TableSource.from_parquet(events)
+        table_source = TableSource.from_parquet(events)
+        table_source.timezone = settings.timezone
+        yield table_source
         return
     from touchpath.store.duckdb_store import DuckDBStore
 

@@ -35,6 +35,7 @@ from touchpath.analytics.frame import (
 from touchpath.analytics.registry import register
 from touchpath.analytics.result import AnalysisResult
 from touchpath.analytics.source import EventSource
+from touchpath.analytics.zones import DEFAULT_ZONE, to_local, zone_of
 from touchpath.errors import ValidationError
 from touchpath.voice.metrics import (
     DEFAULT_CONFIDENCE,
@@ -202,12 +203,12 @@ def _default_scale(survey: ir.StringValue, end: int) -> ir.FloatingValue:
     return ibis.cases(*cases, else_=ibis.null("float64"))
 
 
-def group_value(source: EventSource, rows: ir.Table, breakdown: str, period: str
-                ) -> ir.Table:
+def group_value(source: EventSource, rows: ir.Table, breakdown: str, period: str,
+                zone: str = DEFAULT_ZONE) -> ir.Table:
     """``rows`` with ``_group``: the breakdown's value as text, ``(none)`` when missing (the
-    period's first day for ``period``)."""
+    period's first day in ``zone`` for ``period``)."""
     if breakdown == "period":
-        return rows.mutate(_group=rows.timestamp.truncate(TRUNCATE[period]))
+        return rows.mutate(_group=to_local(rows.timestamp, zone).truncate(TRUNCATE[period]))
     if breakdown.startswith("person."):
         name = breakdown.removeprefix("person.")
         everyone = source.table("events")
@@ -279,7 +280,8 @@ def run_satisfaction(source: EventSource, spec: SatisfactionSpec) -> Satisfactio
     breakdown = spec.breakdown
     label = breakdown or "group"
     if breakdown == "segment":
-        _, end = date_bounds(spec.filters.date_range)
+        _, end = date_bounds(spec.filters.date_range,
+                             zone=zone_of(source, spec.filters.timezone))
         parts = []
         for named in spec.segments:
             persons, negate = segment_persons(source, named.segment, end)
@@ -290,7 +292,8 @@ def run_satisfaction(source: EventSource, spec: SatisfactionSpec) -> Satisfactio
         counts = pd.concat(parts, ignore_index=True)
         all_counts = score_counts(rows, [])
     elif breakdown is not None:
-        counts = score_counts(group_value(source, rows, breakdown, spec.period), ["_group"])
+        counts = score_counts(group_value(source, rows, breakdown, spec.period,
+                                          zone_of(source, spec.filters.timezone)), ["_group"])
         all_counts = counts
     else:
         counts = score_counts(rows, [])

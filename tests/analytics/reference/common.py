@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from touchpath.analytics.filters import (
     PERSON_DERIVED,
@@ -121,14 +122,32 @@ def is_match(event: Event, matcher: EventMatcher) -> bool:
     return all(holds(value_of(event, r.property), r) for r in matcher.where)
 
 
-def bounds(date_range: DateRange | None, today: date) -> tuple[datetime | None, datetime | None]:
+def local(at: datetime, zone: str) -> datetime:
+    """The wall-clock time in ``zone`` (naive) of the instant ``at`` (naive UTC)."""
+    return at.replace(tzinfo=UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+
+
+def day_begins(day: date, zone: str) -> datetime:
+    """The instant (naive UTC) at which ``day`` begins in ``zone``."""
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(zone)).astimezone(UTC).replace(
+        tzinfo=None)
+
+
+def zone_of(filters: Filters) -> str:
+    return filters.timezone or "UTC"
+
+
+def bounds(date_range: DateRange | None, today: date, zone: str = "UTC"
+           ) -> tuple[datetime | None, datetime | None]:
+    """Where the range's first day begins and where the day after its last begins, in
+    ``zone``, as naive UTC instants."""
     if date_range is None:
         return None, None
     if date_range.last_days is not None:
         first = today - timedelta(days=date_range.last_days - 1)
-        return datetime.combine(first, time()), datetime.combine(today + timedelta(days=1), time())
-    start = datetime.combine(date_range.start, time()) if date_range.start else None
-    end = datetime.combine(date_range.end + timedelta(days=1), time()) if date_range.end else None
+        return day_begins(first, zone), day_begins(today + timedelta(days=1), zone)
+    start = day_begins(date_range.start, zone) if date_range.start else None
+    end = day_begins(date_range.end + timedelta(days=1), zone) if date_range.end else None
     return start, end
 
 
@@ -187,7 +206,7 @@ def scoped(all_events: list[Event], filters: Filters, *, with_sessions: bool = F
     """The events an analysis sees, in (person, timestamp, message id) order."""
     today = today or utcnow().date()
     now = now or utcnow()
-    start, end = bounds(filters.date_range, today)
+    start, end = bounds(filters.date_range, today, zone_of(filters))
     people = by_person(all_events)
     kept: list[Event] = []
     for person, events in people.items():

@@ -190,7 +190,8 @@ def funnel(source: EventSource, spec: FunnelSpec) -> dict[str, Any]:
         }
     if spec.trend is not None:
         for row in rows:
-            row["period"] = period_start(row["entry_ts"], spec.trend)
+            row["period"] = period_start(common.local(row["entry_ts"],
+                                                      common.zone_of(spec.filters)), spec.trend)
         dated = chosen(rows, spec, "period")
         trend = {}
         for period in sorted({r["period"] for r in dated}):

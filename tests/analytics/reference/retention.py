@@ -6,17 +6,20 @@ Loops over each person's events in order; no engine, no cleverness.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from tests.analytics.reference.common import (
     Event,
     bounds,
     by_person,
+    day_begins,
     is_match,
+    local,
     order_key,
     person_property,
     scoped,
+    zone_of,
 )
 from touchpath.analytics.filters import DateRange, Filters
 from touchpath.analytics.retention import NOT_SET, ROLLING_DAYS, RetentionSpec
@@ -24,7 +27,9 @@ from touchpath.analytics.retention import NOT_SET, ROLLING_DAYS, RetentionSpec
 TODAY = date(2026, 1, 20)
 
 
-def period_index(at: datetime, period: str) -> int:
+def period_index(at: datetime, period: str, zone: str = "UTC") -> int:
+    """The calendar period in ``zone`` of the instant ``at``."""
+    at = local(at, zone)
     if period == "month":
         return at.year * 12 + at.month - 1
     days = (at.date() - date(1970, 1, 1)).days
@@ -34,7 +39,8 @@ def period_index(at: datetime, period: str) -> int:
     return (monday - date(1969, 12, 29)).days // 7
 
 
-def period_first_day(at: datetime, period: str) -> date:
+def period_first_day(at: datetime, period: str, zone: str = "UTC") -> date:
+    at = local(at, zone)
     if period == "month":
         return date(at.year, at.month, 1)
     if period == "week":
@@ -42,25 +48,27 @@ def period_first_day(at: datetime, period: str) -> date:
     return at.date()
 
 
-def offset(at: datetime, entry: datetime, period: str, windows: str) -> int:
+def offset(at: datetime, entry: datetime, period: str, windows: str, zone: str = "UTC") -> int:
     if windows == "calendar":
-        return period_index(at, period) - period_index(entry, period)
+        return period_index(at, period, zone) - period_index(entry, period, zone)
     return (at - entry) // timedelta(days=ROLLING_DAYS[period])
 
 
 def observe(all_events: list[Event], filters: Filters, as_of: date | None,
             today: date = TODAY) -> tuple[list[Event], datetime | None, datetime] | None:
     """The history (date range start relaxed), the range's start, the end of observation."""
-    start, end = bounds(filters.date_range, today)
-    relaxed = None if end is None else DateRange(end=(end - timedelta(days=1)).date())
+    zone = zone_of(filters)
+    start, end = bounds(filters.date_range, today, zone)
+    relaxed = None if end is None else DateRange(
+        end=local(end, zone).date() - timedelta(days=1))
     history = scoped(all_events, replace(filters, date_range=relaxed), today=today)
     if as_of is not None:
-        end = datetime.combine(as_of + timedelta(days=1), time())
+        end = day_begins(as_of + timedelta(days=1), zone)
     if end is None:
         if not history:
             return None
-        end = datetime.combine(max(e["timestamp"] for e in history).date()
-                               + timedelta(days=1), time())
+        end = day_begins(local(max(e["timestamp"] for e in history), zone).date()
+                         + timedelta(days=1), zone)
     return [e for e in history if e["timestamp"] < end], start, end
 
 
@@ -72,6 +80,7 @@ def retention(all_events: list[Event], spec: RetentionSpec, today: date = TODAY
     if seen is None:
         return {"cohorts": {}, "churned": []}
     history, start, end = seen
+    zone = zone_of(spec.filters)
     n = spec.periods
     cohorts: dict[Any, dict[str, Any]] = {}
     churned_people = []
@@ -82,7 +91,7 @@ def retention(all_events: list[Event], spec: RetentionSpec, today: date = TODAY
         for i, event in enumerate(events):
             if not is_match(event, spec.cohort_event):
                 continue
-            key = period_index(event["timestamp"], spec.period) if spec.recurring else None
+            key = period_index(event["timestamp"], spec.period, zone) if spec.recurring else None
             if key in periods_entered:
                 continue
             periods_entered.add(key)
@@ -99,11 +108,12 @@ def retention(all_events: list[Event], spec: RetentionSpec, today: date = TODAY
             churned_people.append(person)
         for i, entry in entries:
             if spec.cohort_property is None:
-                label: Any = period_first_day(entry["timestamp"], spec.period)
+                label: Any = period_first_day(entry["timestamp"], spec.period, zone)
             else:
                 value = person_property(everyone[person], spec.cohort_property)
                 label = NOT_SET if value is None else str(value)
-            horizon = min(offset(end, entry["timestamp"], spec.period, spec.windows) - 1, n - 1)
+            horizon = min(offset(end, entry["timestamp"], spec.period, spec.windows, zone) - 1,
+                          n - 1)
             cell = cohorts.setdefault(label, {
                 "size": 0, "eligible": [0] * n, "value": [0.0] * n, "base": [0.0] * n,
                 "churned": 0})
@@ -113,7 +123,7 @@ def retention(all_events: list[Event], spec: RetentionSpec, today: date = TODAY
             for later in events[i:]:
                 if is_match(later, spec.return_event):
                     k = offset(later["timestamp"], entry["timestamp"], spec.period,
-                               spec.windows)
+                               spec.windows, zone)
                     returned_in[k] = returned_in.get(k, 0.0) + (later["revenue"] or 0.0)
             for k in range(n):
                 if k > horizon:

@@ -10,7 +10,7 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from tests.analytics.reference.common import Event, by_person, is_match
+from tests.analytics.reference.common import Event, by_person, day_begins, is_match, local
 from touchpath.journey.stages import StageModel, StageRule
 
 Change = dict[str, Any]  # person, pos, timestamp, from_stage, stage (indexes)
@@ -50,10 +50,10 @@ def changes(events: list[Event], model: StageModel) -> list[Change]:
     return out
 
 
-def upto(events: list[Event], as_of: date | None) -> list[Event]:
+def upto(events: list[Event], as_of: date | None, zone: str = "UTC") -> list[Event]:
     if as_of is None:
         return events
-    end = datetime.combine(as_of + timedelta(days=1), time())
+    end = day_begins(as_of + timedelta(days=1), zone)
     return [e for e in events if e["timestamp"] < end]
 
 
@@ -100,9 +100,10 @@ def next_period(start: datetime, period: str) -> datetime:
 
 
 def analyse(events: list[Event], model: StageModel, period: str,
-            as_of: date | None) -> dict[str, Any]:
-    """Every table of the stages result, as plain lists and dicts."""
-    events = upto(events, as_of)
+            as_of: date | None, zone: str = "UTC") -> dict[str, Any]:
+    """Every table of the stages result, as plain lists and dicts (periods: calendar periods
+    of ``zone``)."""
+    events = upto(events, as_of, zone)
     all_changes = changes(events, model)
     n = len(model.stages)
     per_person: dict[str, list[Change]] = {}
@@ -154,8 +155,10 @@ def analyse(events: list[Event], model: StageModel, period: str,
 
     over_time = []
     if all_changes:
-        first_period = period_start(min(c["timestamp"] for c in all_changes), period)
-        last_period = period_start(max(c["timestamp"] for c in all_changes), period)
+        first_period = period_start(local(min(c["timestamp"] for c in all_changes), zone),
+                                    period)
+        last_period = period_start(local(max(c["timestamp"] for c in all_changes), zone),
+                                   period)
         if as_of is not None:
             last_period = max(last_period, period_start(datetime.combine(as_of, time()), period))
         start = first_period
@@ -163,7 +166,7 @@ def analyse(events: list[Event], model: StageModel, period: str,
             end = next_period(start, period)
             counts = [0] * n
             for own in per_person.values():
-                before = [c for c in own if c["timestamp"] < end]
+                before = [c for c in own if c["timestamp"] < day_begins(end.date(), zone)]
                 if before:
                     counts[before[-1]["stage"]] += 1
             over_time.append({"period": start, **{

@@ -79,14 +79,14 @@ def score_text(tr: Translator, value: Any, unit: str | None) -> str:
     return tr.number(round(float(value)))  # NPS: whole points, as it is reported
 
 
-def _since(days: str) -> Any:
-    return None if days == "all" else date_bounds(DateRange(last_days=int(days)))[0]
+def _since(days: str, zone: str) -> Any:
+    return None if days == "all" else date_bounds(DateRange(last_days=int(days)), zone=zone)[0]
 
 
 def answer_rows(db: DuckDBStore, days: str) -> Any:
     events = db.table("events")
     rows = events.filter(events.event == ANSWERED)
-    since = _since(days)
+    since = _since(days, db.timezone)
     if since is not None:
         rows = rows.filter(rows.timestamp >= since)
     return rows

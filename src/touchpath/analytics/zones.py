@@ -1,0 +1,104 @@
+"""Calendar days in a business's time zone: where days, weeks and months begin.
+
+Events keep their instant as naive UTC (``timestamp``). An analysis counts calendar periods
+(a date range's days, retention and lifecycle periods, trends) in one IANA time zone: the
+spec's ``filters.timezone``, else the source's ``timezone`` (the store's setting ``timezone``),
+else UTC. Durations (conversion windows, session timeouts, rolling periods, churn days) are
+elapsed time and do not depend on the zone.
+
+- :func:`to_local` turns an instant column into the zone's wall-clock time, which is then
+  truncated to the day, week or month as before;
+- :func:`day_start` is the instant (naive UTC) at which a local calendar day begins, for
+  bounds computed in Python.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from touchpath.errors import ValidationError
+
+DEFAULT_ZONE = "UTC"
+
+
+@lru_cache(maxsize=64)
+def zone_info(name: str, field: str = "filters.timezone") -> ZoneInfo:
+    """The :class:`ZoneInfo` called ``name``; a clear error naming ``field`` otherwise."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationError("expected an IANA time zone name such as 'Asia/Jerusalem'",
+                              field=field)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(f"unknown time zone {name!r}; use an IANA name such as 'UTC',"
+                              " 'Asia/Jerusalem' or 'America/New_York'", field=field) from None
+
+
+def zone_of(source: Any, timezone: str | None) -> str:
+    """The zone an analysis counts in: ``timezone`` (from the spec's filters), else the
+    source's ``timezone`` attribute, else UTC."""
+    if timezone is not None:
+        return timezone
+    return str(getattr(source, "timezone", None) or DEFAULT_ZONE)
+
+
+def is_utc(zone: str) -> bool:
+    return zone in ("UTC", "Etc/UTC", "Etc/Universal", "Universal", "Zulu", "Etc/Zulu")
+
+
+def day_start(day: date, zone: str) -> datetime:
+    """The instant (naive UTC) at which calendar day ``day`` begins in ``zone``. Where a
+    clock change skips midnight, the day begins at the change."""
+    if is_utc(zone):
+        return datetime.combine(day, time())
+    local = datetime.combine(day, time(), tzinfo=zone_info(zone))
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def local_date(instant: datetime, zone: str) -> date:
+    """The calendar day in ``zone`` of ``instant`` (naive UTC)."""
+    if is_utc(zone):
+        return instant.date()
+    return instant.replace(tzinfo=UTC).astimezone(zone_info(zone)).date()
+
+
+def today(zone: str) -> date:
+    """Today's date in ``zone``."""
+    return datetime.now(zone_info(zone)).date()
+
+
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
+def _duckdb_instant(zone: str, wall: dt.Timestamp()) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type]
+    """DuckDB: a wall-clock time in ``zone`` as an instant."""
+
+
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]
+def _duckdb_wall(zone: str, instant: dt.Timestamp(timezone="UTC")) -> dt.Timestamp():  # type: ignore[valid-type]
+    """DuckDB: an instant as the wall-clock time of ``zone``."""
+
+
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")  # type: ignore[untyped-decorator]
+def _spark_wall(instant: dt.Timestamp(), zone: str) -> dt.Timestamp():  # type: ignore[valid-type]
+    """Spark: a UTC time as the wall-clock time of ``zone``."""
+
+
+def to_local(ts: ir.TimestampValue, zone: str) -> ir.TimestampValue:
+    """``ts`` (naive UTC) as the wall-clock time of ``zone`` (unchanged for UTC). The
+    conversion does not depend on the engine session's own time zone."""
+    if is_utc(zone):
+        return ts
+    zone_info(zone)  # a clear error before the engine's
+    try:
+        spark = ts._find_backend().name == "pyspark"
+    except Exception:  # an unbound expression compiles as DuckDB
+        spark = False
+    if spark:
+        return _spark_wall(ts, zone)
+    return _duckdb_wall(zone, _duckdb_instant("UTC", ts))
