@@ -94,7 +94,11 @@ def to_local(ts: ir.TimestampValue, zone: str) -> ir.TimestampValue:
     conversion does not depend on the engine session's own time zone."""
     if is_utc(zone):
         return ts
-    zone_info(zone)  # a clear error before the engine's
+    info = zone_info(zone)  # a clear error before the engine's
+    value = getattr(ts.op(), "value", None)
+    if isinstance(value, datetime):  # a literal (no engine to ask): converted here
+        wall = value.replace(tzinfo=UTC).astimezone(info).replace(tzinfo=None)
+        return ibis.literal(wall, type="timestamp")
     try:
         spark = ts._find_backend().name == "pyspark"
     except Exception:  # an unbound expression compiles as DuckDB
