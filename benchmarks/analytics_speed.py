@@ -361,12 +361,14 @@ def _open_store(data: Dataset) -> Any:
     from touchpath.config import load_settings
     from touchpath.store.duckdb_store import DuckDBStore
 
-    store = DuckDBStore(load_settings(env={}, store_path=data.store))
+    zone = os.environ.get(TIMEZONE_VARIABLE) or "UTC"
+    store = DuckDBStore(load_settings(env={}, store_path=data.store, timezone=zone))
     _limit_memory(store)
     return store
 
 
 MEMORY_LIMIT_VARIABLE = "BENCH_DUCKDB_MEMORY_LIMIT"
+TIMEZONE_VARIABLE = "BENCH_TIMEZONE"
 
 
 def _limit_memory(source: Any) -> None:
@@ -668,6 +670,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="the store of --events this many times over, as disjoint "
                              "populations (50M events: --events 10000000 --copies 5; needs "
                              "--no-peers)")
+    parser.add_argument("--timezone", default="UTC",
+                        help="the store's setting timezone for the analyses (calendar days in "
+                             "that zone cost a conversion of each event's time)")
     parser.add_argument("--json", type=Path, help="also write the measurements here")
     parser.add_argument("--parquet-source", default="table", help=argparse.SUPPRESS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -690,8 +695,10 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
     if args.memory_limit:
         os.environ[MEMORY_LIMIT_VARIABLE] = args.memory_limit  # the children inherit it
+    os.environ[TIMEZONE_VARIABLE] = args.timezone
     print(f"DuckDB memory_limit per process: {args.memory_limit or 'DuckDB default'}; "
-          f"timeout per case: {args.timeout:.0f} s", flush=True)
+          f"timeout per case: {args.timeout:.0f} s; analyses count days in {args.timezone}",
+          flush=True)
     results = run_benchmark(args.events, cases, args.repeat, not args.no_peers, args.timeout,
                             args.table_source_max_events, args.copies)
     if args.json:
