@@ -307,9 +307,9 @@ def test_chunked_import_and_the_general_write_path_store_the_same_rows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bad_line: bool
 ) -> None:
     """The import's insert in ranges of rows, in one range, and the Arrow path of
-    ``DuckDBStore.write`` store identical rows (persons, channels, keys) for one file. Without
-    a bad line every row is new and in order: the ranges pair rows and persons by position
-    (a row rejected for its values, in the middle, is left out of both sides)."""
+    ``DuckDBStore.write`` store identical rows (persons, channels, keys) for one file, with
+    and without an unreadable line (a row rejected for its values, in the middle, is left out
+    of the insert)."""
     lines = ["receipt,email,phone,user,at,total,utm_source,utm_medium"]
     for i in range(23):
         lines.append(f"r{i},c{i % 4}@x.com,{'054-123456' + str(i % 3) if i % 5 else ''},"
@@ -350,8 +350,8 @@ def test_chunked_import_and_the_general_write_path_store_the_same_rows(
 def test_ranges_of_a_partly_stored_file_with_repeated_ids_store_each_row_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rows already stored and ids repeated in the file: the ranges join rows and persons on
-    ``_pos`` (not by position) and store what a single range stores."""
+    """Rows already stored and ids repeated in the file: the ranges store what a single range
+    stores."""
     head = "receipt,email,at,utm_source"
     lines = [f"r{i},c{i % 3}@x.com,2024-05-0{1 + i % 9} 10:00,{'google' if i % 2 else ''}"
              for i in range(17)]
@@ -370,23 +370,6 @@ def test_ranges_of_a_partly_stored_file_with_repeated_ids_store_each_row_once(
             stored.append(_events(target))
     assert stored[0] == stored[1] and len(stored[0]) == 17
     assert {r["channel"] for r in stored[0]} == {"direct", "organic_search"}
-
-
-def test_an_insert_in_ranges_fails_whole_when_rows_are_not_in_the_promised_order(
-    store: DuckDBStore,
-) -> None:
-    """``in_order`` is a promise of the caller: broken, the guard fails the write (nothing is
-    stored) instead of giving rows the persons of other rows."""
-    rows = rows_to_table([{"message_id": f"m{i}", "type": "track", "event": "E",
-                           "user_id": f"u{i}", "timestamp": datetime(2024, 5, 1),
-                           "received_at": datetime(2024, 5, 1)} for i in range(10)])
-    with store.session() as con:
-        con.register("_reversed", rows)
-        query = ("SELECT *, 9 - (row_number() OVER ()) + 1 AS _pos FROM _reversed")
-        with pytest.raises(duckdb.Error, match="out of order"):
-            store.write_query(query, {}, 10, chunk_rows=4, in_order=True)
-        con.unregister("_reversed")
-    assert store.stats()["events"] == 0
 
 
 _LAYOUTS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d", "%Y/%m/%d %H:%M", "%d.%m.%Y",

@@ -445,7 +445,6 @@ def import_file(
         if good:
             result = store.write_query(
                 query, _used(query, params), good, chunk_rows=CHUNK_ROWS,
-                in_order=not join,  # a scan of _prep alone gives its rows in rowid order
                 progress=(lambda done: progress(min(done, total), total)) if progress else None,
             )
             stored, duplicates = result.stored, result.duplicates

@@ -268,7 +268,7 @@ class DuckDBStore:
         return WriteResult(rows, result.stored, rows - result.stored, result.merges)
 
     def write_query(self, query: str, params: dict[str, Any], rows: int, *,
-                    chunk_rows: int | None = None, in_order: bool = False,
+                    chunk_rows: int | None = None,
                     progress: Callable[[int], None] | None = None) -> WriteResult:
         """Store the ``rows`` rows of a SELECT run on this store's connection (see
         :meth:`session`): the columns of ``spec.columns.INCOMING`` and a unique ``_pos``.
@@ -277,13 +277,11 @@ class DuckDBStore:
         query runs more than once (a narrow pass for deduplication and identities, then the
         insert), so it should read staged tables. The whole write is one transaction; with
         ``chunk_rows`` the insert runs in ranges of ``_pos`` and ``progress`` gets the end of
-        each range. ``in_order`` promises that the query gives its rows in ``_pos`` order (a
-        scan of one staged table): when every row is new, each range of the insert then pairs
-        the rows with their person and channel by position, not by a hash join on ``_pos``.
+        each range.
         """
         with self._lock:
             return self._transaction(query, params, rows, chunk_rows=chunk_rows,
-                                     in_order=in_order, progress=progress)
+                                     progress=progress)
 
     @contextmanager
     def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -294,14 +292,13 @@ class DuckDBStore:
 
     def _transaction(self, query: str, params: dict[str, Any], rows: int,
                      recent_ids: tuple[datetime, datetime | None] | None = None, *,
-                     chunk_rows: int | None = None, in_order: bool = False,
+                     chunk_rows: int | None = None,
                      progress: Callable[[int], None] | None = None) -> WriteResult:
         con = self._con
         drop = _DROP_TEMP if recent_ids is not None else _DROP_STAGED
         con.begin()
         try:
-            result = self._write(con, query, params, rows, recent_ids, chunk_rows, progress,
-                                 in_order=in_order)
+            result = self._write(con, query, params, rows, recent_ids, chunk_rows, progress)
             con.execute(drop)  # in the transaction: no commit of its own
             con.commit()
         except Exception:
@@ -316,8 +313,7 @@ class DuckDBStore:
     def _write(self, con: duckdb.DuckDBPyConnection, query: str, params: dict[str, Any],
                rows: int, recent_ids: tuple[datetime, datetime | None] | None,
                chunk_rows: int | None = None,
-               progress: Callable[[int], None] | None = None, *,
-               in_order: bool = False) -> WriteResult:
+               progress: Callable[[int], None] | None = None) -> WriteResult:
         """Dedupe, stitch, classify and insert one batch (inside the caller's transaction).
 
         ``_batch`` holds what deduplication, stitching and classification need of the new
@@ -454,31 +450,15 @@ class DuckDBStore:
             con.execute(insert(final), values)
         else:
             # person and channel once for the whole batch (a join per chunk would build the
-            # hash table of every key combination again), then the insert range by range:
-            # positionally when the query gives its rows in _pos order and every one is new
-            # (the two sides of a range are then the same _pos values in the same order; the
-            # guard fails the write should they ever disagree)
-            aligned = in_order and total == rows and fresh == total
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}"
-                        + (" ORDER BY b._pos" if aligned else ""))
+            # hash table of every key combination again), then the insert range by range (a
+            # hash join on _pos: a positional join would pair them without one, but DuckDB runs
+            # it on one thread, which measured slower in wall time on two free cores)
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _final AS {final}")
             for start in range(low, high + 1, chunk_rows):
                 stop = start + chunk_rows
-                if aligned:
-                    statement = f"""
-                        INSERT INTO events BY NAME
-                        SELECT {columns},
-                          coalesce(i.event, '$' || i.type) AS event,
-                          CASE WHEN f._pos = i._pos THEN f.person_id
-                               ELSE error('import: rows out of order') END AS person_id,
-                          f.channel, $loaded_now AS loaded_at
-                        FROM (SELECT * FROM ({query}) WHERE _pos >= $lo AND _pos < $hi) i
-                        POSITIONAL JOIN
-                          (SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi) f
-                        """
-                else:
-                    statement = insert("SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi",
-                                       "WHERE i._pos >= $lo AND i._pos < $hi")
-                con.execute(statement, {**values, "lo": start, "hi": stop})
+                con.execute(insert("SELECT * FROM _final WHERE _pos >= $lo AND _pos < $hi",
+                                   "WHERE i._pos >= $lo AND i._pos < $hi"),
+                            {**values, "lo": start, "hi": stop})
                 if progress:
                     progress(stop)
         return WriteResult(rows, fresh, duplicates, merges)
