@@ -144,17 +144,23 @@ def offset(at: ir.TimestampValue, entry: ir.TimestampValue, period: str, windows
 class Observation:
     """What an analysis over periods sees: the events up to ``end`` (start of the date range
     relaxed, so that "first ever" and "active before" look at the whole history), the date
-    range's ``start`` (entries and reported periods begin there) and ``end``, the exclusive
-    end of observation (where the day after ``as_of`` begins), all instants in naive UTC;
-    ``first_day`` and ``last_day``, the same as calendar days of ``zone``, where periods are
-    counted."""
+    range's ``first_day`` (entries and reported periods begin there) and ``last_day``, the
+    last day observed (``as_of``): calendar days of ``zone``, where periods are counted.
+    ``start`` and ``end`` are where the first day and the day after the last begin (naive
+    UTC instants)."""
 
     events: ir.Table
-    start: datetime | None
-    end: datetime
     zone: str
     first_day: date | None
     last_day: date
+
+    @property
+    def start(self) -> datetime | None:
+        return None if self.first_day is None else day_start(self.first_day, self.zone)
+
+    @property
+    def end(self) -> datetime:
+        return day_start(self.last_day + timedelta(days=1), self.zone)
 
 
 def observe(source: EventSource, filters: Filters, as_of: date | None) -> Observation | None:
@@ -170,9 +176,7 @@ def observe(source: EventSource, filters: Filters, as_of: date | None) -> Observ
         if last is None:
             return None
         after = local_date(last, zone) + timedelta(days=1)
-    end = day_start(after, zone)
-    return Observation(events.filter(events.timestamp < end),
-                       None if first is None else day_start(first, zone), end, zone, first,
+    return Observation(events.filter(events.timestamp < day_start(after, zone)), zone, first,
                        after - timedelta(days=1))
 
 
