@@ -316,17 +316,9 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
     With ``sessions``, ``session_id`` is touchpath's session (see :func:`with_sessions`),
     computed from all of a person's events before any event filter.
     """
-    events = source.table("events")
     check_channels(filters.channels, "filters.channels")
     start, end = date_bounds(filters.date_range, today, zone_of(source, filters.timezone))
-    if filters.person_where:
-        props = person_properties(events, sorted({r.property for r in filters.person_where}))
-        test = ibis.and_(*(condition(props[r.property], r) for r in filters.person_where))
-        events = events.semi_join(props.filter(test).select("person_id"), "person_id")
-    for segment in filters.segments:
-        persons, negate = segment_persons(source, segment, end)
-        join = events.anti_join if negate else events.semi_join
-        events = join(persons, "person_id")
+    events = in_person_scope(source, source.table("events"), filters, end)
     if sessions:
         events = _sessions(source, events, session_timeout_seconds, split_on_campaign)
     if start is not None:
@@ -338,6 +330,23 @@ def scoped_events(source: EventSource, filters: Filters, *, sessions: bool = Fal
     if filters.channels:
         events = events.filter(events.channel.isin(list(filters.channels)))
     return events
+
+
+def in_person_scope(source: EventSource, table: ir.Table, filters: Filters,
+                    end: datetime | None) -> ir.Table:
+    """The rows of ``table`` (which has ``person_id``) of the people ``filters`` keep: its
+    person filters and segments, judged on all of a person's events (``end``: where the
+    date range ends, for segments counted "within days")."""
+    events = source.table("events")
+    if filters.person_where:
+        props = person_properties(events, sorted({r.property for r in filters.person_where}))
+        test = ibis.and_(*(condition(props[r.property], r) for r in filters.person_where))
+        table = table.semi_join(props.filter(test).select("person_id"), "person_id")
+    for segment in filters.segments:
+        persons, negate = segment_persons(source, segment, end)
+        join = table.anti_join if negate else table.semi_join
+        table = join(persons, "person_id")
+    return table
 
 
 def _sessions(source: EventSource, events: ir.Table, timeout_seconds: int,

@@ -15,11 +15,14 @@ The rules in full: ``docs/stages.md``.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, ClassVar, Literal
 
 import ibis
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -28,7 +31,9 @@ from touchpath.analytics.frame import (
     ORDER,
     check_events,
     condition,
+    date_bounds,
     in_order,
+    in_person_scope,
     matches,
     materialized,
     property_value,
@@ -183,15 +188,111 @@ def seen_events(source: EventSource, spec: StagesSpec) -> ir.Table:
     return events
 
 
+CHANGE_COLUMNS = ("person_id", "timestamp", "message_id", "_pos", "stage", "from_stage",
+                  "next_at", "furthest", "first_entry", "first_move", "took")
+"""The columns of :func:`stage_changes`."""
+
+
 def stage_changes(source: EventSource, spec: StagesSpec) -> ir.Table:
-    """One row per stage change: ``person_id``, ``timestamp``, ``_pos``, ``stage`` and
-    ``from_stage`` (NULL for the person's first stage)."""
+    """One row per stage change: ``person_id``, ``timestamp``, ``message_id``, ``_pos`` (the
+    event's number among the person's events), ``stage``, ``from_stage`` (NULL for the
+    person's first stage) and what the tables count, each known from the person's changes up
+    to this one except ``next_at``: ``next_at`` (the person's next change, NULL for the
+    last), ``furthest`` (the furthest stage entered so far), ``first_entry`` (the person's
+    first change into ``stage``), ``first_move`` (the person's first change from
+    ``from_stage`` to ``stage``) and ``took`` (on the person's first change into ``stage``
+    after their first entry into the stage before it: the seconds since that entry).
+
+    From the store's stored changes when the source keeps them (``stored_stage_changes``,
+    the DuckDB store) and the spec sees whole histories (no event filter, no date range
+    start); computed with windows otherwise."""
+    stored = _stored_changes(source, spec)
+    return stored if stored is not None else _computed_changes(source, spec)
+
+
+STAGE_CHANGES_VERSION = 1
+"""Part of the key of stored stage changes: raise it when :func:`_computed_changes` counts
+differently, so that changes stored by the older code are not read."""
+
+
+class _Unbound:
+    """A source of one unbound ``events`` table: what :func:`_stored_changes` compiles."""
+
+    timezone = "UTC"
+
+    def __init__(self, events: ir.Table) -> None:
+        self.events = events
+
+    def table(self, name: str = "events") -> ir.Table:
+        return self.events
+
+
+def _stored_changes(source: EventSource, spec: StagesSpec) -> ir.Table | None:
+    """The stage changes of ``spec`` from the source's stored changes of its model (None when
+    the source keeps none, or the spec's events are not whole histories). A person's changes
+    up to a moment depend only on their events up to it, so an end (the date range's,
+    ``as_of``) cuts the stored changes (and a ``next_at`` past it); person filters and
+    segments keep whole people."""
+    keep = getattr(source, "stored_stage_changes", None)
+    filters = spec.filters
+    period = filters.date_range
+    if (keep is None or filters.where or filters.channels
+            or (period is not None and (period.start is not None or period.last_days is not None))):
+        return None
+    changes: ir.Table = keep(*_changes_query(spec.stage_model, source.table("events").schema()))
+    zone = zone_of(source, filters.timezone)
+    _, end = date_bounds(period, None, zone)
+    cut = end
+    if spec.as_of is not None:
+        as_of_end = day_start(spec.as_of + timedelta(days=1), zone)
+        cut = as_of_end if cut is None else min(cut, as_of_end)
+    if cut is not None:
+        changes = changes.filter(changes.timestamp < cut).mutate(
+            next_at=ibis.ifelse(changes.next_at < cut, changes.next_at,
+                                ibis.null("timestamp")))
+    return in_person_scope(source, changes, filters, end).select(*CHANGE_COLUMNS)
+
+
+@functools.lru_cache(maxsize=32)
+def _changes_query(model: journey.StageModel, schema: sch.Schema) -> tuple[str, str]:
+    """The key of ``model``'s stored changes, and the SQL that computes them for the people
+    in ``_stage_persons`` (compiling it takes a tenth of a second: done once)."""
+    persons = ibis.table({"person_id": "string"}, name="_stage_persons")
+    everyone = _Unbound(ibis.table(schema, name="events").semi_join(persons, "person_id"))
+    query = ibis.to_sql(_computed_changes(everyone, StagesSpec(model=model)), dialect="duckdb")
+    key = hashlib.sha256(f"{STAGE_CHANGES_VERSION}\n{model!r}".encode()).hexdigest()[:32]
+    return key, str(query)
+
+
+def _computed_changes(source: EventSource, spec: StagesSpec) -> ir.Table:
+    """:func:`stage_changes` with windows over the events."""
     events = staged_events(source, spec)
     staged = events.filter(events.stage.notnull())
     window = ibis.window(group_by=staged.person_id, order_by=[staged[c] for c in ORDER])
     staged = staged.mutate(from_stage=staged.stage.lag().over(window))
     changes = staged.filter(staged.from_stage.isnull() | (staged.from_stage != staged.stage))
-    return changes.select("person_id", "timestamp", "message_id", "_pos", "stage", "from_stage")
+    changes = changes.select("person_id", "timestamp", "message_id", "_pos", "stage",
+                             "from_stage")
+    by_person = ibis.window(group_by=changes.person_id, order_by=changes._pos)
+    so_far = ibis.cumulative_window(group_by=changes.person_id, order_by=changes._pos)
+    by_stage = ibis.window(group_by=[changes.person_id, changes.stage], order_by=changes._pos)
+    by_move = ibis.window(group_by=[changes.person_id, changes.from_stage, changes.stage],
+                          order_by=changes._pos)
+    marked = changes.mutate(next_at=changes.timestamp.lead().over(by_person),
+                            furthest=changes.stage.max().over(so_far),
+                            first_entry=ibis.row_number().over(by_stage) == 0,
+                            first_move=ibis.row_number().over(by_move) == 0)
+    firsts = marked.filter(marked.first_entry).select(
+        _person=marked.person_id, _stage=marked.stage, _from_pos=marked._pos,
+        _from_at=marked.timestamp)
+    later = marked.join(firsts, [marked.person_id == firsts._person,
+                                 marked.stage == firsts._stage + 1,
+                                 marked._pos > firsts._from_pos])
+    moves = later.group_by(_person="person_id", _stage="stage").agg(
+        _pos_to=later._pos.min(), _since=later._from_at.min())
+    took = marked.left_join(moves, [marked.person_id == moves._person,
+                                    marked._pos == moves._pos_to])
+    return took.mutate(took=_seconds(took.timestamp, took._since)).select(*CHANGE_COLUMNS)
 
 
 def _seconds(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
@@ -239,41 +340,39 @@ def run_stages(source: EventSource, spec: StagesSpec) -> StagesResult:
     _check(source, spec)
     # The changes (a few rows per person) are computed once and every table is counted from
     # them; the windows that find them are most of the cost, so they must not run per table.
-    # On Spark they stay in the cluster (cached): at 50M events they are 0.7 GB.
-    with materialized(stage_changes(source, spec)) as changes:
-        return _tables(source, spec, changes)
+    # On Spark they stay in the cluster (cached): at 50M events they are 0.7 GB. Changes the
+    # store keeps are a table already (narrowed to some people by a join: computed once).
+    stored = _stored_changes(source, spec)
+    if stored is not None and not (spec.filters.person_where or spec.filters.segments):
+        return _tables(source, spec, stored)
+    changes = stored if stored is not None else _computed_changes(source, spec)
+    with materialized(changes) as kept:
+        return _tables(source, spec, kept)
 
 
 def _tables(source: EventSource, spec: StagesSpec, changes: ir.Table) -> StagesResult:
     model = spec.stage_model
     n = len(model.stages)
-    per_person = changes.group_by("person_id").agg(
-        current=changes.stage.argmax(changes._pos), furthest=changes.stage.max())
-    now = _counts(per_person.group_by("current").agg(people=per_person.count()), "current", n)
-    furthest = _counts(per_person.group_by("furthest").agg(people=per_person.count()),
-                       "furthest", n)
-
-    firsts = changes.group_by("person_id", "stage").agg(
-        first_pos=changes._pos.min(), first_at=changes.timestamp.min())
-    entered = _counts(firsts.group_by("stage").agg(people=firsts.count()), "stage", n)
-    nxt = changes.join(firsts, [changes.person_id == firsts.person_id,
-                                changes.stage == firsts.stage + 1,
-                                changes._pos > firsts.first_pos])
-    reached = nxt.group_by([firsts.person_id, firsts.stage]).agg(
-        took=_seconds(nxt.timestamp.min(), nxt.first_at.min()))
-    timing = reached.group_by("stage").agg(
-        converted=reached.count(), median_seconds=reached.took.median(),
-        p90_seconds=reached.took.quantile(0.9)).to_pandas().set_index("stage")
+    last = changes.filter(changes.next_at.isnull())  # a person's current stage
+    places = last.group_by("stage", "furthest").agg(people=last.count()).to_pandas()
+    now = _counts(places.groupby("stage", as_index=False)["people"].sum(), "stage", n)
+    furthest = _counts(places.groupby("furthest", as_index=False)["people"].sum(), "furthest",
+                       n)
+    stages = changes.group_by("stage").agg(
+        entered=changes.first_entry.cast("int64").sum(), converted=changes.took.count(),
+        median_seconds=changes.took.median(), p90_seconds=changes.took.quantile(0.9),
+    ).to_pandas().set_index("stage")
+    entered = [int(stages["entered"].get(i, 0)) for i in range(n)]
 
     rows = []
     for i, stage in enumerate(model.stages[:-1]):
-        went = int(timing["converted"].get(i, 0))
+        went = int(stages["converted"].get(i + 1, 0))  # took: on the change into i + 1
         rows.append({
             "from_stage": stage.id, "to_stage": model.stages[i + 1].id,
             "entered": entered[i], "converted": went,
             "conversion_rate": went / entered[i] if entered[i] else None,
-            "median_seconds": timing["median_seconds"].get(i),
-            "p90_seconds": timing["p90_seconds"].get(i),
+            "median_seconds": stages["median_seconds"].get(i + 1) if went else None,
+            "p90_seconds": stages["p90_seconds"].get(i + 1) if went else None,
         })
     conversion = pd.DataFrame(rows, columns=[
         "from_stage", "to_stage", "entered", "converted", "conversion_rate",
@@ -285,7 +384,7 @@ def _tables(source: EventSource, spec: StagesSpec, changes: ir.Table) -> StagesR
     })
 
     flows = changes.group_by("from_stage", "stage").agg(
-        transitions=changes.count(), people=changes.person_id.nunique()).to_pandas()
+        transitions=changes.count(), people=changes.first_move.cast("int64").sum()).to_pandas()
     transitions = _transitions(flows, model)
     over_time = _over_time(changes, spec, model, zone_of(source, spec.filters.timezone))
 
@@ -302,8 +401,7 @@ def _tables(source: EventSource, spec: StagesSpec, changes: ir.Table) -> StagesR
         "transitions": transitions})
 
 
-def _counts(table: ir.Table, key: str, n: int) -> list[int]:
-    got = table.to_pandas()
+def _counts(got: pd.DataFrame, key: str, n: int) -> list[int]:
     by = dict(zip(got[key].astype(int), got["people"].astype(int), strict=True))
     return [by.get(i, 0) for i in range(n)]
 
@@ -328,10 +426,8 @@ def _over_time(changes: ir.Table, spec: StagesSpec, model: journey.StageModel, z
     """People per current stage at the end of each period: a change counts from its own
     period up to the period before the person's next change (``+1`` / ``-1`` per stage)."""
     unit = TRUNCATE[spec.period]
-    window = ibis.window(group_by=changes.person_id, order_by=[changes[c] for c in ORDER])
-    marked = changes.mutate(
-        _from=to_local(changes.timestamp, zone).truncate(unit),
-        _until=to_local(changes.timestamp.lead().over(window), zone).truncate(unit))
+    marked = changes.mutate(_from=to_local(changes.timestamp, zone).truncate(unit),
+                            _until=to_local(changes.next_at, zone).truncate(unit))
     plus = marked.group_by(period="_from", stage_index="stage").agg(delta=marked.count())
     moved = marked.filter(marked._until.notnull())
     minus = moved.group_by(period="_until", stage_index="stage").agg(delta=-moved.count())

@@ -51,6 +51,11 @@ _BATCH_INPUTS = {
     "ref_host": ("referrer",), "page_host": ("page_url",), "click_id": ("page_url",),
 }
 """Columns of ``_batch`` and the incoming columns they are computed from (NULL when those are)."""
+_STAGE_MODEL = "stage_model:"
+"""``derived_state`` names ``stage_model:<key>`` the stage models kept in ``stage_changes``;
+the value is when the model was last used."""
+STAGE_MODELS_KEPT = 8
+"""How many stage models ``stage_changes`` keeps (the most recently used)."""
 
 
 def _open(path: Path, memory_limit: str = "") -> duckdb.DuckDBPyConnection:
@@ -99,6 +104,7 @@ class DuckDBStore:
         # collection, which held the GIL for ~0.1 s each under the collector's load
         self._recent: dict[str, None] | None = None
         self._recent_log: deque[tuple[datetime, tuple[str, ...]]] = deque()
+        self._stage_queries: dict[str, str] = {}  # model key -> SQL (see stored_stage_changes)
         self._migrate()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -596,7 +602,8 @@ class DuckDBStore:
             con.register("_remap", remap)
             # _combo_person: a row of this batch resolved by the SQL fast path to a person
             # that this batch merges away must follow the merge
-            for table_name in ("identities", "events", "survey_cases", "_combo_person"):
+            for table_name in ("identities", "events", "survey_cases", "stage_changes",
+                               "_combo_person"):
                 con.execute(
                     f"UPDATE {table_name} SET person_id = r.kept FROM _remap r "
                     f"WHERE {table_name}.person_id = r.merged"
@@ -633,13 +640,16 @@ class DuckDBStore:
         return self.settings.session_timeout_minutes * 60
 
     def refresh_sessions(self) -> int:
-        """Bring ``events.session_index`` up to date; returns the number of events renumbered.
+        """Bring ``events.session_index`` and the stored stage changes up to date; returns the
+        number of events renumbered.
 
         Writes leave ``session_index`` NULL on new events; the people who have such an event
         (which includes everyone an identity merge touched: the merging event is new) get all
         their events renumbered, in one statement. A changed timeout setting renumbers
         everyone. Analyses call this before they read sessions, so the cost is paid once per
-        batch of new events, not once per query.
+        batch of new events, not once per query. The same NULLs mark whose stage changes
+        are stale (see :meth:`stored_stage_changes`): both are brought up to date in one
+        transaction.
         """
         timeout = self.session_timeout_seconds
         with self._lock:
@@ -650,6 +660,7 @@ class DuckDBStore:
                     "SELECT value FROM derived_state WHERE name = 'session_timeout_seconds'"
                 ).fetchall()
                 everyone = not stored or int(stored[0][0]) != timeout
+                self._refresh_stage_changes(con)
                 people = "SELECT DISTINCT person_id FROM events" + (
                     "" if everyone else " WHERE session_index IS NULL")
                 changed = con.execute(
@@ -681,6 +692,91 @@ class DuckDBStore:
                 con.rollback()
                 raise
         return int(changed)
+
+    def stored_stage_changes(self, model_key: str, query: str) -> ir.Table:
+        """The stored stage changes of one stage model, brought up to date: the columns of
+        :func:`touchpath.analytics.stages.stage_changes`, as it computes them over all events.
+
+        ``query`` is the SQL that computes them for the people in the table
+        ``_stage_persons`` (``person_id``); ``model_key`` names the model and the code that
+        wrote the query. A model used for the first time is computed for everyone; after
+        that, :meth:`refresh_sessions` recomputes the people with new events (the events
+        whose ``session_index`` is NULL), so a query costs the new events, not the store.
+        A model whose query this process does not know is dropped at the first refresh that
+        has new events (and computed again at its next use). At most
+        :data:`STAGE_MODELS_KEPT` models are kept, the least recently used goes first.
+        """
+        with self._lock:
+            self._stage_queries[model_key] = query
+            self.refresh_sessions()
+            con = self._con
+            con.begin()
+            try:
+                name = _STAGE_MODEL + model_key
+                known = con.execute("SELECT 1 FROM derived_state WHERE name = $n",
+                                    {"n": name}).fetchall()
+                if not known:
+                    con.execute("CREATE OR REPLACE TEMP TABLE _stage_persons AS "
+                                "SELECT DISTINCT person_id FROM events")
+                    self._insert_stage_changes(con, model_key, query)
+                    con.execute("DROP TABLE _stage_persons")
+                con.execute("INSERT OR REPLACE INTO derived_state VALUES ($n, $used)",
+                            {"n": name, "used": utcnow().isoformat(timespec="microseconds")})
+                con.execute(
+                    """
+                    DELETE FROM stage_changes WHERE model_key IN (
+                      SELECT substr(name, $from) FROM derived_state
+                      WHERE starts_with(name, $prefix)
+                      ORDER BY value DESC OFFSET $kept)
+                    """, {"from": len(_STAGE_MODEL) + 1, "prefix": _STAGE_MODEL,
+                          "kept": STAGE_MODELS_KEPT})
+                con.execute(
+                    """
+                    DELETE FROM derived_state WHERE name IN (
+                      SELECT name FROM derived_state WHERE starts_with(name, $prefix)
+                      ORDER BY value DESC OFFSET $kept)
+                    """, {"prefix": _STAGE_MODEL, "kept": STAGE_MODELS_KEPT})
+                con.commit()
+            except Exception:
+                con.rollback()
+                raise
+        changes = self.table("stage_changes")
+        return changes.filter(changes.model_key == model_key).select(
+            "person_id", "timestamp", "message_id", _pos=changes.pos,
+            stage=changes.stage.cast("int64"), from_stage=changes.from_stage.cast("int64"),
+            next_at=changes.next_at, furthest=changes.furthest.cast("int64"),
+            first_entry=changes.first_entry, first_move=changes.first_move, took=changes.took)
+
+    def _refresh_stage_changes(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Recompute, in the caller's transaction, the stored stage changes of the people with
+        new events (see :meth:`stored_stage_changes`)."""
+        models = [str(r[0])[len(_STAGE_MODEL):] for r in con.execute(
+            "SELECT name FROM derived_state WHERE starts_with(name, $p)",
+            {"p": _STAGE_MODEL}).fetchall()]
+        if not models:
+            return
+        # (a temporary table created in the transaction goes with it on a rollback)
+        con.execute("CREATE OR REPLACE TEMP TABLE _stage_persons AS "
+                    "SELECT DISTINCT person_id FROM events WHERE session_index IS NULL")
+        if _one(con, "SELECT count(*) FROM _stage_persons"):
+            for key in models:
+                query = self._stage_queries.get(key)
+                if query is None:
+                    con.execute("DELETE FROM stage_changes WHERE model_key = $k", {"k": key})
+                    con.execute("DELETE FROM derived_state WHERE name = $n",
+                                {"n": _STAGE_MODEL + key})
+                    continue
+                con.execute("DELETE FROM stage_changes WHERE model_key = $k AND person_id IN "
+                            "(SELECT person_id FROM _stage_persons)", {"k": key})
+                self._insert_stage_changes(con, key, query)
+        con.execute("DROP TABLE _stage_persons")
+
+    @staticmethod
+    def _insert_stage_changes(con: duckdb.DuckDBPyConnection, key: str, query: str) -> None:
+        con.execute(
+            "INSERT INTO stage_changes SELECT $k, person_id, timestamp, message_id, _pos, "
+            f"stage, from_stage, next_at, furthest, first_entry, first_move, took FROM ({query})",
+            {"k": key})
 
     def record_import(self, **row: Any) -> None:
         """Log a finished file import (shown by ``stats`` and the dashboard's data page)."""
@@ -925,6 +1021,9 @@ class DuckDBStore:
                         con.register("_events_in", events)
                         con.execute("INSERT INTO events BY NAME SELECT * FROM _events_in")
                         con.unregister("_events_in")
+                    con.execute("DELETE FROM stage_changes")  # their models: computed again
+                    con.execute("DELETE FROM derived_state WHERE starts_with(name, $p)",
+                                {"p": _STAGE_MODEL})
                     for table_name in EXPORT_TABLES[1:]:
                         path = directory / f"{table_name}.parquet"
                         if path.exists():

@@ -281,6 +281,32 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        10,
+        "stage changes of the stage models in use, kept up to date with the sessions",
+        (
+            """
+            CREATE TABLE stage_changes (
+                model_key VARCHAR NOT NULL,
+                person_id VARCHAR NOT NULL,
+                timestamp TIMESTAMP NOT NULL,
+                message_id VARCHAR NOT NULL,
+                pos BIGINT NOT NULL,
+                stage INTEGER NOT NULL,
+                from_stage INTEGER,
+                next_at TIMESTAMP,
+                furthest INTEGER NOT NULL,
+                first_entry BOOLEAN NOT NULL,
+                first_move BOOLEAN NOT NULL,
+                took DOUBLE
+            )
+            """,
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -288,6 +314,7 @@ PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "identities": ("person_id",),
     "identity_merges": ("kept_person", "merged_person"),
     "survey_cases": ("person_id",),
+    "stage_changes": ("person_id",),
 }
 """Every table holding a person's data, and the columns that name the person."""
 
