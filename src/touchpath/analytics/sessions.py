@@ -22,6 +22,7 @@ from touchpath.analytics.frame import (
     DEFAULT_SESSION_TIMEOUT_SECONDS,
     ORDER,
     first_in_order,
+    in_person_scope,
     materialized,
     scoped_events,
 )
@@ -75,22 +76,43 @@ class SessionsResult(AnalysisResult):
         return px.bar(self.frame, x="period", y="sessions", hover_data=["people", "bounce_rate"])
 
 
-def session_table(source: EventSource, spec: SessionsSpec) -> ir.Table:
+def session_table(source: EventSource, spec: SessionsSpec,
+                  stored: ir.Table | None = None) -> ir.Table:
     """One row per session: ``person_id``, ``session_index``, ``started``, ``length_seconds``,
-    ``events`` and ``entry_channel`` (of the session's first event the analysis sees)."""
-    events = scoped_events(source, spec.filters, sessions=True,
-                           session_timeout_seconds=spec.timeout_seconds,
-                           split_on_campaign=spec.split_on_campaign)
-    order = [events[c] for c in ORDER]
-    grouped = events.group_by("person_id", "session_index").agg(  # an int: cheaper than the id
-        started=events.timestamp.min(), ended=events.timestamp.max(), events=events.count(),
-        entry_channel=first_in_order(events.channel, *order))  # the store's channel: NOT NULL
+    ``events`` and ``entry_channel`` (of the session's first event the analysis sees).
+
+    From the store's table of sessions when the source keeps one (``stored_sessions``, the
+    DuckDB store) for this timeout and the spec sees whole histories (no date range, no
+    event filter: person filters and segments keep whole people; ``stored``: that table,
+    when the caller has it already); computed otherwise."""
+    grouped = stored if stored is not None else _stored_sessions(source, spec)
+    if grouped is None:
+        events = scoped_events(source, spec.filters, sessions=True,
+                               session_timeout_seconds=spec.timeout_seconds,
+                               split_on_campaign=spec.split_on_campaign)
+        order = [events[c] for c in ORDER]
+        grouped = events.group_by("person_id", "session_index").agg(  # an int: cheaper
+            started=events.timestamp.min(), ended=events.timestamp.max(),
+            events=events.count(),
+            entry_channel=first_in_order(events.channel, *order))  # channel: NOT NULL
     return grouped.mutate(
         length_seconds=grouped.ended.delta(grouped.started, unit="microsecond")
         .cast("float64") / 1e6,
         period=to_local(grouped.started, zone_of(source, spec.filters.timezone))
         .truncate(TRUNCATE[spec.period]),
     ).drop("ended")
+
+
+def _stored_sessions(source: EventSource, spec: SessionsSpec) -> ir.Table | None:
+    keep = getattr(source, "stored_sessions", None)
+    filters = spec.filters
+    if (keep is None or spec.split_on_campaign or filters.date_range is not None
+            or filters.where or filters.channels
+            or getattr(source, "session_timeout_seconds", None) != spec.timeout_seconds):
+        return None
+    stored: ir.Table = keep()
+    return in_person_scope(source, stored, filters, None).select(
+        "person_id", "session_index", "started", "ended", "events", "entry_channel")
 
 
 def _measures(table: ir.Table) -> dict[str, Any]:
@@ -121,8 +143,14 @@ def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     # one row per session, computed once (a temporary table on DuckDB, cached on Spark: a
     # fetch of every session from Spark exceeded its 1 GB result limit at 50M events); the
     # three tables are counted from it in one query
-    with materialized(session_table(source, spec)) as table:
-        data = _aggregated(table)
+    # (the store's table of sessions is read as it is, unless a join picks the people)
+    stored = _stored_sessions(source, spec)
+    sessions = session_table(source, spec, stored)
+    if stored is not None and not (spec.filters.person_where or spec.filters.segments):
+        data = _aggregated(sessions, whole_histories=True)
+    else:
+        with materialized(sessions) as table:
+            data = _aggregated(table, whole_histories=stored is not None)
     parts = {part: rows.drop(columns="part") for part, rows in data.groupby("part")}
     per_period = parts.get("period", pd.DataFrame(columns=data.columns))
     rows = {pd.Timestamp(r["period"]): _finish(r)
@@ -149,13 +177,15 @@ def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     return SessionsResult(spec, frame, summary, {"entry_channels": entry})
 
 
-def _aggregated(table: ir.Table) -> pd.DataFrame:
+def _aggregated(table: ir.Table, whole_histories: bool = False) -> pd.DataFrame:
     """The measures per period and over all sessions, and the sessions per entry channel, as
     rows of one table told apart by ``part`` (``period``, ``all``, ``channel``)."""
     text, stamp = ibis.null("string"), ibis.null("timestamp")
     measures = _measures(table)
     per_period = table.group_by("period").agg(**measures)
-    overall = table.aggregate(**measures)
+    # with whole histories every person has a first session: counted, not told apart
+    overall = table.aggregate(**{**measures, **(
+        {"people": (table.session_index == 1).cast("int64").sum()} if whole_histories else {})})
     channel = table.entry_channel.fill_null(NO_CHANNEL).cast("string")
     by_channel = table.group_by(channel=channel).agg(sessions=table.count())
     nothing = {name: ibis.null(value.type()) for name, value in measures.items()

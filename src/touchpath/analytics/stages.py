@@ -256,8 +256,8 @@ def _stored_changes(source: EventSource, spec: StagesSpec) -> ir.Table | None:
 @functools.lru_cache(maxsize=32)
 def _changes_query(model: journey.StageModel, schema: sch.Schema) -> tuple[str, str]:
     """The key of ``model``'s stored changes, and the SQL that computes them for the people
-    in ``_stage_persons`` (compiling it takes a tenth of a second: done once)."""
-    persons = ibis.table({"person_id": "string"}, name="_stage_persons")
+    in ``_changed_persons`` (compiling it takes a tenth of a second: done once)."""
+    persons = ibis.table({"person_id": "string"}, name="_changed_persons")
     everyone = _Unbound(ibis.table(schema, name="events").semi_join(persons, "person_id"))
     query = ibis.to_sql(_computed_changes(everyone, StagesSpec(model=model)), dialect="duckdb")
     key = hashlib.sha256(f"{STAGE_CHANGES_VERSION}\n{model!r}".encode()).hexdigest()[:32]

@@ -603,7 +603,7 @@ class DuckDBStore:
             # _combo_person: a row of this batch resolved by the SQL fast path to a person
             # that this batch merges away must follow the merge
             for table_name in ("identities", "events", "survey_cases", "stage_changes",
-                               "_combo_person"):
+                               "sessions", "_combo_person"):
                 con.execute(
                     f"UPDATE {table_name} SET person_id = r.kept FROM _remap r "
                     f"WHERE {table_name}.person_id = r.merged"
@@ -640,16 +640,17 @@ class DuckDBStore:
         return self.settings.session_timeout_minutes * 60
 
     def refresh_sessions(self) -> int:
-        """Bring ``events.session_index`` and the stored stage changes up to date; returns the
-        number of events renumbered.
+        """Bring ``events.session_index``, the table ``sessions`` and the stored stage changes
+        up to date; returns the number of events renumbered.
 
         Writes leave ``session_index`` NULL on new events; the people who have such an event
         (which includes everyone an identity merge touched: the merging event is new) get all
-        their events renumbered, in one statement. A changed timeout setting renumbers
-        everyone. Analyses call this before they read sessions, so the cost is paid once per
-        batch of new events, not once per query. The same NULLs mark whose stage changes
-        are stale (see :meth:`stored_stage_changes`): both are brought up to date in one
-        transaction.
+        their events renumbered, in one statement, and their rows of ``sessions`` (one per
+        session: start, end, events, the channel of its first event) written again. A
+        changed timeout setting renumbers everyone. Analyses call this before they read
+        sessions, so the cost is paid once per batch of new events, not once per query. The
+        same NULLs mark whose stage changes are stale (see :meth:`stored_stage_changes`):
+        all are brought up to date in one transaction.
         """
         timeout = self.session_timeout_seconds
         with self._lock:
@@ -660,45 +661,76 @@ class DuckDBStore:
                     "SELECT value FROM derived_state WHERE name = 'session_timeout_seconds'"
                 ).fetchall()
                 everyone = not stored or int(stored[0][0]) != timeout
-                self._refresh_stage_changes(con)
-                people = "SELECT DISTINCT person_id FROM events" + (
-                    "" if everyone else " WHERE session_index IS NULL")
-                changed = con.execute(
-                    f"""
-                    UPDATE events SET session_index = s.n FROM (
-                      SELECT person_id, message_id,
-                        sum(starts) OVER (PARTITION BY person_id ORDER BY timestamp, message_id
-                                          ROWS UNBOUNDED PRECEDING)::INTEGER AS n
-                      FROM (
-                        SELECT person_id, message_id, timestamp,
-                          CASE WHEN lag(timestamp) OVER w IS NULL
-                                 OR timestamp > lag(timestamp) OVER w + to_seconds($timeout)
-                               THEN 1 ELSE 0 END AS starts
-                        FROM events SEMI JOIN ({people}) d USING (person_id)
-                        WINDOW w AS (PARTITION BY person_id ORDER BY timestamp, message_id)
-                      )
-                    ) s
-                    WHERE events.person_id = s.person_id AND events.message_id = s.message_id
-                      AND events.session_index IS DISTINCT FROM s.n
-                    """,
-                    {"timeout": timeout},
-                ).fetchall()[0][0]
+                # (a temporary table created in the transaction goes with it on a rollback)
+                con.execute("CREATE OR REPLACE TEMP TABLE _changed_persons AS "
+                            "SELECT DISTINCT person_id FROM events" + (
+                                "" if everyone else " WHERE session_index IS NULL"))
+                changed = 0
+                if everyone or _one(con, "SELECT count(*) FROM _changed_persons"):
+                    self._refresh_stage_changes(con)
+                    changed = self._renumber_sessions(con, timeout, everyone)
                 if everyone:
                     con.execute("INSERT OR REPLACE INTO derived_state VALUES "
                                 "('session_timeout_seconds', $timeout)",
                                 {"timeout": str(timeout)})
+                con.execute("DROP TABLE _changed_persons")
                 con.commit()
             except Exception:
                 con.rollback()
                 raise
+        return changed
+
+    @staticmethod
+    def _renumber_sessions(con: duckdb.DuckDBPyConnection, timeout: int, everyone: bool
+                           ) -> int:
+        """Number the sessions of the people in ``_changed_persons`` (all when ``everyone``)
+        and write their rows of ``sessions``; returns the number of events renumbered."""
+        people = "events" if everyone else "events SEMI JOIN _changed_persons USING (person_id)"
+        changed = con.execute(
+            f"""
+            UPDATE events SET session_index = s.n FROM (
+              SELECT person_id, message_id,
+                sum(starts) OVER (PARTITION BY person_id ORDER BY timestamp, message_id
+                                  ROWS UNBOUNDED PRECEDING)::INTEGER AS n
+              FROM (
+                SELECT person_id, message_id, timestamp,
+                  CASE WHEN lag(timestamp) OVER w IS NULL
+                         OR timestamp > lag(timestamp) OVER w + to_seconds($timeout)
+                       THEN 1 ELSE 0 END AS starts
+                FROM {people}
+                WINDOW w AS (PARTITION BY person_id ORDER BY timestamp, message_id)
+              )
+            ) s
+            WHERE events.person_id = s.person_id AND events.message_id = s.message_id
+              AND events.session_index IS DISTINCT FROM s.n
+            """,
+            {"timeout": timeout},
+        ).fetchall()[0][0]
+        con.execute("DELETE FROM sessions" if everyone else
+                    "DELETE FROM sessions WHERE person_id IN "
+                    "(SELECT person_id FROM _changed_persons)")
+        con.execute(
+            f"""
+            INSERT INTO sessions
+            SELECT person_id, session_index, min(timestamp), max(timestamp), count(*),
+                   first(channel ORDER BY timestamp, message_id)
+            FROM {people} GROUP BY person_id, session_index
+            """)
         return int(changed)
+
+    def stored_sessions(self) -> ir.Table:
+        """One row per session of the stored session numbers (setting
+        ``session_timeout_minutes``), brought up to date: ``person_id``, ``session_index``,
+        ``started``, ``ended``, ``events`` and ``entry_channel`` (of the first event)."""
+        self.refresh_sessions()
+        return self.table("sessions")
 
     def stored_stage_changes(self, model_key: str, query: str) -> ir.Table:
         """The stored stage changes of one stage model, brought up to date: the columns of
         :func:`touchpath.analytics.stages.stage_changes`, as it computes them over all events.
 
         ``query`` is the SQL that computes them for the people in the table
-        ``_stage_persons`` (``person_id``); ``model_key`` names the model and the code that
+        ``_changed_persons`` (``person_id``); ``model_key`` names the model and the code that
         wrote the query. A model used for the first time is computed for everyone; after
         that, :meth:`refresh_sessions` recomputes the people with new events (the events
         whose ``session_index`` is NULL), so a query costs the new events, not the store.
@@ -716,10 +748,10 @@ class DuckDBStore:
                 known = con.execute("SELECT 1 FROM derived_state WHERE name = $n",
                                     {"n": name}).fetchall()
                 if not known:
-                    con.execute("CREATE OR REPLACE TEMP TABLE _stage_persons AS "
+                    con.execute("CREATE OR REPLACE TEMP TABLE _changed_persons AS "
                                 "SELECT DISTINCT person_id FROM events")
                     self._insert_stage_changes(con, model_key, query)
-                    con.execute("DROP TABLE _stage_persons")
+                    con.execute("DROP TABLE _changed_persons")
                 con.execute("INSERT OR REPLACE INTO derived_state VALUES ($n, $used)",
                             {"n": name, "used": utcnow().isoformat(timespec="microseconds")})
                 con.execute(
@@ -748,28 +780,21 @@ class DuckDBStore:
             first_entry=changes.first_entry, first_move=changes.first_move, took=changes.took)
 
     def _refresh_stage_changes(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Recompute, in the caller's transaction, the stored stage changes of the people with
-        new events (see :meth:`stored_stage_changes`)."""
+        """Recompute, in the caller's transaction, the stored stage changes of the people in
+        ``_changed_persons`` (see :meth:`stored_stage_changes`)."""
         models = [str(r[0])[len(_STAGE_MODEL):] for r in con.execute(
             "SELECT name FROM derived_state WHERE starts_with(name, $p)",
             {"p": _STAGE_MODEL}).fetchall()]
-        if not models:
-            return
-        # (a temporary table created in the transaction goes with it on a rollback)
-        con.execute("CREATE OR REPLACE TEMP TABLE _stage_persons AS "
-                    "SELECT DISTINCT person_id FROM events WHERE session_index IS NULL")
-        if _one(con, "SELECT count(*) FROM _stage_persons"):
-            for key in models:
-                query = self._stage_queries.get(key)
-                if query is None:
-                    con.execute("DELETE FROM stage_changes WHERE model_key = $k", {"k": key})
-                    con.execute("DELETE FROM derived_state WHERE name = $n",
-                                {"n": _STAGE_MODEL + key})
-                    continue
-                con.execute("DELETE FROM stage_changes WHERE model_key = $k AND person_id IN "
-                            "(SELECT person_id FROM _stage_persons)", {"k": key})
-                self._insert_stage_changes(con, key, query)
-        con.execute("DROP TABLE _stage_persons")
+        for key in models:
+            query = self._stage_queries.get(key)
+            if query is None:
+                con.execute("DELETE FROM stage_changes WHERE model_key = $k", {"k": key})
+                con.execute("DELETE FROM derived_state WHERE name = $n",
+                            {"n": _STAGE_MODEL + key})
+                continue
+            con.execute("DELETE FROM stage_changes WHERE model_key = $k AND person_id IN "
+                        "(SELECT person_id FROM _changed_persons)", {"k": key})
+            self._insert_stage_changes(con, key, query)
 
     @staticmethod
     def _insert_stage_changes(con: duckdb.DuckDBPyConnection, key: str, query: str) -> None:
@@ -1021,9 +1046,11 @@ class DuckDBStore:
                         con.register("_events_in", events)
                         con.execute("INSERT INTO events BY NAME SELECT * FROM _events_in")
                         con.unregister("_events_in")
-                    con.execute("DELETE FROM stage_changes")  # their models: computed again
-                    con.execute("DELETE FROM derived_state WHERE starts_with(name, $p)",
-                                {"p": _STAGE_MODEL})
+                    # what is derived from the events: computed again (sessions at the
+                    # next refresh, a stage model at its next use)
+                    con.execute("DELETE FROM stage_changes")
+                    con.execute("DELETE FROM derived_state WHERE starts_with(name, $p) "
+                                "OR name = 'session_timeout_seconds'", {"p": _STAGE_MODEL})
                     for table_name in EXPORT_TABLES[1:]:
                         path = directory / f"{table_name}.parquet"
                         if path.exists():

@@ -307,6 +307,28 @@ MIGRATIONS = (
     ),
 )
 
+MIGRATIONS = (
+    *MIGRATIONS,
+    Migration(
+        11,
+        "one row per session of the stored session numbers, kept up to date with them",
+        (
+            """
+            CREATE TABLE sessions (
+                person_id VARCHAR NOT NULL,
+                session_index INTEGER NOT NULL,
+                started TIMESTAMP NOT NULL,
+                ended TIMESTAMP NOT NULL,
+                events BIGINT NOT NULL,
+                entry_channel VARCHAR
+            )
+            """,
+            # the next refresh numbers everyone again, and so fills the table
+            "DELETE FROM derived_state WHERE name = 'session_timeout_seconds'",
+        ),
+    ),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -315,6 +337,7 @@ PERSON_COLUMNS: dict[str, tuple[str, ...]] = {
     "identity_merges": ("kept_person", "merged_person"),
     "survey_cases": ("person_id",),
     "stage_changes": ("person_id",),
+    "sessions": ("person_id",),
 }
 """Every table holding a person's data, and the columns that name the person."""
 
