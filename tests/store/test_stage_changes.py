@@ -202,3 +202,4 @@ def test_the_least_recently_used_models_are_dropped(tmp_path: Path) -> None:
         names = store.sql("SELECT count(*) AS n FROM derived_state "
                           "WHERE starts_with(name, 'stage_model:')")
         assert names.to_pylist()[0]["n"] == STAGE_MODELS_KEPT
+        assert len(store._stage_queries) == STAGE_MODELS_KEPT  # the process forgets them too

@@ -142,8 +142,8 @@ def run_sessions(source: EventSource, spec: SessionsSpec) -> SessionsResult:
     """Run a sessions analysis (see :class:`SessionsSpec` and ``docs/sessions.md``)."""
     # one row per session, computed once (a temporary table on DuckDB, cached on Spark: a
     # fetch of every session from Spark exceeded its 1 GB result limit at 50M events); the
-    # three tables are counted from it in one query
-    # (the store's table of sessions is read as it is, unless a join picks the people)
+    # three tables are counted from it in one query. The store's table of sessions is read
+    # as it is, unless a join picks the people.
     stored = _stored_sessions(source, spec)
     sessions = session_table(source, spec, stored)
     if stored is not None and not (spec.filters.person_where or spec.filters.segments):

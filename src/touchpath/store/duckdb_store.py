@@ -768,7 +768,12 @@ class DuckDBStore:
                       SELECT name FROM derived_state WHERE starts_with(name, $prefix)
                       ORDER BY value DESC OFFSET $kept)
                     """, {"prefix": _STAGE_MODEL, "kept": STAGE_MODELS_KEPT})
+                kept = {str(r[0])[len(_STAGE_MODEL):] for r in con.execute(
+                    "SELECT name FROM derived_state WHERE starts_with(name, $p)",
+                    {"p": _STAGE_MODEL}).fetchall()}
                 con.commit()
+                self._stage_queries = {k: q for k, q in self._stage_queries.items()
+                                       if k in kept}
             except Exception:
                 con.rollback()
                 raise
