@@ -74,10 +74,18 @@ def test_a_changed_timeout_renumbers_everyone(tmp_path: Path,
         store.write(make_rows(*messages, received_at=START + timedelta(days=1)))
         assert {s for _, s in _sessions(store, True)} == {f"{_person(store)}#1"}
         assert store.refresh_sessions() == 0
+        got, want = _analyses(store, SessionsSpec())  # the table of sessions too
+        assert got.summary["sessions"] == 1
+        _same(got, want)
+        assert run_sessions(store, SessionsSpec(timeout_seconds=25 * 60)).summary[
+            "sessions"] == 2  # another timeout than the store's: computed
     with DuckDBStore(load_settings(env={}, store_path=path,
                                    session_timeout_minutes=25)) as store:
         assert len({s for _, s in _sessions(store, True)}) == 2
         assert _sessions(store, True) == _sessions(store, False)
+        got, want = _analyses(store, SessionsSpec(timeout_seconds=25 * 60))
+        assert got.summary["sessions"] == 2
+        _same(got, want)
 
 
 def _person(store: DuckDBStore) -> str:
@@ -144,26 +152,6 @@ def test_sessions_from_the_stored_table_equal_sessions_computed(
                 rows.append(parse_message(body, received_at=START + timedelta(days=5)))
             store.write(rows_to_table(rows))
             _same(*_analyses(store, analysis))
-
-
-def test_a_changed_timeout_rewrites_the_table(tmp_path: Path,
-                                              make_rows: Callable[..., Any]) -> None:
-    path = tmp_path / "s.duckdb"
-    times = [START, START + timedelta(minutes=20), START + timedelta(minutes=50)]
-    messages = [{"type": "track", "event": "E", "anonymousId": "a", "messageId": f"m{i}",
-                 "timestamp": t.isoformat() + "Z"} for i, t in enumerate(times)]
-    with DuckDBStore(load_settings(env={}, store_path=path)) as store:
-        store.write(make_rows(*messages, received_at=START + timedelta(days=1)))
-        got, want = _analyses(store, SessionsSpec())
-        assert got.summary["sessions"] == 1
-        _same(got, want)
-        assert run_sessions(store, SessionsSpec(timeout_seconds=25 * 60)).summary[
-            "sessions"] == 2  # another timeout than the store's: computed
-    with DuckDBStore(load_settings(env={}, store_path=path,
-                                   session_timeout_minutes=25)) as store:
-        got, want = _analyses(store, SessionsSpec(timeout_seconds=25 * 60))
-        assert got.summary["sessions"] == 2
-        _same(got, want)
 
 
 def test_specs_that_see_part_of_a_history_are_computed(tmp_path: Path) -> None:
