@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from tests.analytics.reference import lifecycle as reference
 from tests.analytics.strategies import event_rows, source_of
 from tests.analytics.test_retention import golden_source
 from touchpath.analytics import from_dict, run_json, to_dict
+from touchpath.analytics import lifecycle as lifecycle_module
 from touchpath.analytics.lifecycle import (
     STATUSES,
     LifecycleResult,
@@ -60,6 +62,23 @@ def test_lifecycle_equals_the_reference_for_every_option(rows: list[dict[str, An
         frame = result.frame
         assert (frame["active"] == frame["new"] + frame["returning"]
                 + frame["resurrecting"]).all()
+
+
+@pytest.mark.parametrize(("bits", "words"), [(2, 6), (3, 0)], ids=["many-words", "windows"])
+@settings(max_examples=25, deadline=None)
+@given(rows=event_rows())
+def test_every_way_of_counting_equals_the_reference(rows: list[dict[str, Any]], bits: int,
+                                                     words: int) -> None:
+    """Masks of several words (two periods each: the neighbours of a period cross words), and
+    the windows over distinct (person, period) pairs that a span too long for the words (and
+    Spark) takes."""
+    source = source_of(rows)
+    every = common.load(source)
+    with patch.object(lifecycle_module, "MASK_BITS", bits), \
+            patch.object(lifecycle_module, "MASK_WORDS", words):
+        for data in SPECS:
+            spec = from_dict(LifecycleSpec, data)
+            assert rows_of(lifecycle(source, spec)) == reference.lifecycle(every, spec), data
 
 
 @pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.lifecycle.json")), ids=lambda p: p.stem)

@@ -67,6 +67,11 @@ def json_text(table: ir.Table, column: str, key: str) -> ir.StringValue:
     return _duckdb_json_text(table[column], path)
 
 
+def on_spark(table: ir.Table) -> bool:
+    """Whether ``table`` runs on the Spark backend (which lacks some of DuckDB's functions)."""
+    return _backend_name(table) == "pyspark"
+
+
 def _backend_name(table: ir.Table) -> str:
     try:
         return str(table.get_backend().name)

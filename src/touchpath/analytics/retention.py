@@ -109,7 +109,7 @@ def period_index(ts: ir.TimestampValue, period: str, zone: str = DEFAULT_ZONE
     ts = to_local(ts, zone)
     if period == "month":
         return ts.year() * 12 + ts.month() - 1
-    days = ts.truncate("D").epoch_seconds() // 86400
+    days = ts.epoch_seconds() // 86400  # (the floor: no truncation to the day needed)
     return days if period == "day" else (days + 3) // 7  # 1970-01-01 was a Thursday
 
 
