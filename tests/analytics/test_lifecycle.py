@@ -15,8 +15,7 @@ from tests.analytics.reference import common
 from tests.analytics.reference import lifecycle as reference
 from tests.analytics.strategies import event_rows, source_of
 from tests.analytics.test_retention import golden_source
-from touchpath.analytics import from_dict, run_json, to_dict
-from touchpath.analytics import lifecycle as lifecycle_module
+from touchpath.analytics import _period_masks, from_dict, run_json, to_dict
 from touchpath.analytics.lifecycle import (
     STATUSES,
     LifecycleResult,
@@ -74,8 +73,8 @@ def test_every_way_of_counting_equals_the_reference(rows: list[dict[str, Any]], 
     Spark) takes."""
     source = source_of(rows)
     every = common.load(source)
-    with patch.object(lifecycle_module, "MASK_BITS", bits), \
-            patch.object(lifecycle_module, "MASK_WORDS", words):
+    with patch.object(_period_masks, "MASK_BITS", bits), \
+            patch.object(_period_masks, "MASK_WORDS", words):
         for data in SPECS:
             spec = from_dict(LifecycleSpec, data)
             assert rows_of(lifecycle(source, spec)) == reference.lifecycle(every, spec), data

@@ -9,6 +9,7 @@ import math
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -16,11 +17,20 @@ from hypothesis import given, settings
 from tests.analytics.reference import common
 from tests.analytics.reference import retention as reference
 from tests.analytics.strategies import event_rows, source_of
-from touchpath.analytics import EventMatcher, PropertyFilter, from_dict, run, run_json, to_dict
+from touchpath.analytics import (
+    EventMatcher,
+    PropertyFilter,
+    _period_masks,
+    from_dict,
+    run,
+    run_json,
+    to_dict,
+)
 from touchpath.analytics.retention import (
     RetentionResult,
     RetentionSpec,
     entry_is_a_return,
+    masks_count,
     retention,
 )
 from touchpath.errors import ValidationError
@@ -114,6 +124,31 @@ def test_retention_equals_the_reference_for_every_option(rows: list[dict[str, An
         spec = from_dict(RetentionSpec, data)
         result = retention(source, spec)  # random logs may lack an event: no name check
         assert_same(as_reference(result), reference.retention(every, spec), data)
+
+
+MASKED = [data for data in SPECS if masks_count(from_dict(RetentionSpec, data))]
+
+
+@pytest.mark.parametrize(("bits", "words"), [(2, 6), (3, 0)], ids=["many-words", "joins"])
+@settings(max_examples=20, deadline=None)
+@given(rows=event_rows())
+def test_masks_of_many_words_and_the_joins_equal_the_reference(
+        rows: list[dict[str, Any]], bits: int, words: int) -> None:
+    """The specs counted from period masks, with masks of several words (two periods each),
+    and with a span too long for the masks (the joins Spark always takes)."""
+    source = source_of(rows)
+    every = common.load(source)
+    with patch.object(_period_masks, "MASK_BITS", bits), \
+            patch.object(_period_masks, "MASK_WORDS", words):
+        for data in MASKED:
+            spec = from_dict(RetentionSpec, data)
+            assert_same(as_reference(retention(source, spec)),
+                        reference.retention(every, spec), data)
+
+
+def test_several_specs_are_counted_from_masks() -> None:
+    assert len(MASKED) >= 4
+    assert {data.get("mode", "on") for data in MASKED} == {"on", "on_or_after"}
 
 
 def test_every_option_is_exercised_by_the_property_test() -> None:

@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
+from touchpath.analytics import _period_masks as masks
 from touchpath.analytics.filters import EventMatcher, Filters
 from touchpath.analytics.frame import check_events, matches, on_spark
 from touchpath.analytics.registry import register
@@ -38,11 +39,6 @@ from touchpath.analytics.retention import (
 from touchpath.analytics.source import EventSource
 
 STATUSES = ("new", "returning", "resurrecting", "dormant")
-MASK_BITS = 62
-"""Periods per word of a person's activity mask (an int64 whose bits stay positive)."""
-MASK_WORDS = 4
-"""Words per person at most (248 periods: weeks of 4 years, days of 8 months); a longer span
-counts with windows over the distinct (person, period) pairs."""
 
 
 @dataclass(frozen=True)
@@ -121,33 +117,25 @@ def _cells_from_neighbours(active: ir.Table) -> pd.DataFrame:
 
 
 def _cells_from_masks(active: ir.Table) -> pd.DataFrame | None:
-    """The counts of :func:`_cells_from_neighbours` from one grouping by person: each person's
-    active periods as bits of up to :data:`MASK_WORDS` integers (bit ``i`` of word ``j``: period
-    ``first + MASK_BITS * j + i``), then the people per distinct mask, whose bits numpy counts.
-    No distinct (person, period) pairs and no window: 0.86 -> ~0.4 s at 10M events. None when
-    the periods span more than the words hold."""
+    """The counts of :func:`_cells_from_neighbours` from one grouping by person (see
+    ``_period_masks``): 0.86 -> 0.40 s at 10M events, weekly. None when the periods span more
+    than the masks hold."""
     span = active.aggregate(lo=active.p.min(), hi=active.p.max()).to_pyarrow().to_pylist()[0]
     if span["lo"] is None:
         return pd.DataFrame({"p": [], "status": [], "n": []})
     lo, hi = int(span["lo"]), int(span["hi"])
-    words = (hi - lo) // MASK_BITS + 1
-    if words > MASK_WORDS:
+    words = masks.words_for(lo, hi)
+    if words is None:
         return None
-    at = active.p - lo
-    one = ibis.literal(1, "int64")
-    masks = {f"w{j}": (one << at if words == 1 else ibis.cases(
-        (at // MASK_BITS == j, one << (at % MASK_BITS)), else_=ibis.literal(0, "int64"))
-    ).bit_or() for j in range(words)}
-    per_person = active.group_by("person_id").agg(**masks)
-    people = per_person.group_by(list(masks)).agg(n=per_person.count()).to_pandas()
+    aggregates = masks.mask_aggregates(active.p - lo, words)
+    per_person = active.group_by("person_id").agg(**aggregates)
+    people = per_person.group_by(list(aggregates)).agg(n=per_person.count()).to_pandas()
     n = people["n"].to_numpy(np.int64)
-    word = [people[f"w{j}"].to_numpy(np.int64) for j in range(words)]
-    nobody = np.zeros(len(people), bool)
-    before = seen = nobody
+    matrix = masks.word_matrix(people, words)
+    before = seen = np.zeros(len(people), bool)
     rows = [(lo, "first", 0)]
     for i in range(hi - lo + 2):  # the periods, and the one after the last (dormant people)
-        j, bit = divmod(i, MASK_BITS)
-        now = ((word[j] >> bit) & 1).astype(bool) if i <= hi - lo else nobody
+        now = masks.bit_column(matrix, i)
         new, returning = n[now & ~seen].sum(), n[now & before].sum()
         counts = {"new": new, "returning": returning,
                   "resurrecting": n[now].sum() - new - returning,

@@ -25,8 +25,10 @@ from typing import Any, ClassVar, Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
+from touchpath.analytics import _period_masks as masks
 from touchpath.analytics.filters import DateRange, EventMatcher, Filters
 from touchpath.analytics.frame import (
     ORDER,
@@ -34,6 +36,8 @@ from touchpath.analytics.frame import (
     computed_once,
     date_days,
     matches,
+    materialized,
+    on_spark,
     person_properties,
     scoped_events,
 )
@@ -244,6 +248,11 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
     history, end, zone = seen.events, ibis.literal(seen.end, type="timestamp"), seen.zone
 
     by_period = spec.measure == "persons" and spec.windows == "calendar"
+    counted = (_from_masks(seen, spec) if masks_count(spec) and not on_spark(history)
+               else None)
+    if counted is not None:
+        cells, people = counted
+        return _assemble(spec, cells, people, seen.last_day)
     ids = not (by_period and entry_is_a_return(spec))  # the order within a timestamp matters
     entries = first_events(history.filter(matches(history, spec.cohort_event)),
                            spec.period if spec.recurring else None, with_id=ids, zone=zone)
@@ -278,6 +287,80 @@ def retention(source: EventSource, spec: RetentionSpec) -> RetentionResult:
         "last_seen": pd.to_datetime(persons["n"].round().astype("int64"), unit="us"),
     }).sort_values("person_id")
     return _assemble(spec, cells[cells["part"] != PERSON_PART], people, seen.last_day)
+
+
+def masks_count(spec: RetentionSpec) -> bool:
+    """Whether :func:`_from_masks` can count ``spec`` (on DuckDB): people by calendar period,
+    one cohort per person by the entry's period, and every entry a return."""
+    return (spec.measure == "persons" and spec.windows == "calendar" and not spec.recurring
+            and spec.cohort_property is None and entry_is_a_return(spec))
+
+
+def _from_masks(seen: Observation, spec: RetentionSpec
+                ) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The cells and churned people of :func:`retention` from one grouping by person: the
+    entry, the last return, and the periods of the returns as bits (``_period_masks``); then
+    the people per (entry period, churned, bits), counted in numpy. No join of entries with
+    returns: 1.7 -> ~0.6 s at 10M events, weekly. None when the periods span more than the
+    masks hold."""
+    history, zone = seen.events, seen.zone
+    returns = history.filter(matches(history, spec.return_event))
+    returns = returns.mutate(p=period_index(returns.timestamp, spec.period, zone))
+    span = returns.aggregate(lo=returns.p.min(), hi=returns.p.max()).to_pyarrow().to_pylist()[0]
+    if span["lo"] is None:
+        return (pd.DataFrame({"part": [], "cohort": [], "k": [], "n": []}),
+                pd.DataFrame({"person_id": [], "last_seen": []}))
+    lo = int(span["lo"])
+    words = masks.words_for(lo, int(span["hi"]))
+    if words is None:
+        return None
+    aggregates = masks.mask_aggregates(returns.p - lo, words)
+    # every entry is a return, so the last return is when the person was last seen
+    entry = ibis.cases((matches(returns, spec.cohort_event), returns.timestamp)).min()
+    per_person = returns.group_by("person_id").agg(entry_at=entry,
+                                                   last_seen=returns.timestamp.max(),
+                                                   **aggregates)
+    per_person = per_person.filter(per_person.entry_at.notnull())
+    if seen.start is not None:
+        per_person = per_person.filter(per_person.entry_at >= seen.start)
+    cutoff = ibis.literal(seen.end, type="timestamp") - ibis.interval(days=spec.churn_days)
+    per_person = per_person.mutate(
+        entry_p=period_index(per_person.entry_at, spec.period, zone),
+        churned=per_person.last_seen < cutoff)
+    with materialized(per_person) as kept:
+        groups = kept.group_by(["entry_p", "churned", *aggregates]).agg(n=kept.count())
+        groups = groups.to_pandas()
+        churned = kept.filter(kept.churned).select("person_id", "last_seen")
+        churned = churned.order_by("person_id").to_pandas()  # sorted in parallel by DuckDB
+    people = pd.DataFrame({"person_id": churned["person_id"].astype(str),
+                           "last_seen": pd.to_datetime(churned["last_seen"])})
+    return _cells_of_masks(groups, words, lo, seen, spec), people
+
+
+def _cells_of_masks(groups: pd.DataFrame, words: int, lo: int, seen: Observation,
+                    spec: RetentionSpec) -> pd.DataFrame:
+    """The ``part``, ``cohort``, ``k``, ``n`` cells of :func:`_cells` from the people per
+    (``entry_p``, ``churned``, bits)."""
+    entry_p = groups["entry_p"].to_numpy(np.int64)
+    n = groups["n"].to_numpy(np.int64)
+    matrix = masks.word_matrix(groups, words)
+    end_p = period_of(seen.last_day + timedelta(days=1), spec.period)
+    horizon = np.minimum(end_p - entry_p - 1, spec.periods - 1)
+    parts = [pd.DataFrame({"part": "size", "p": entry_p, "k": horizon, "n": n})]
+    churned = groups["churned"].to_numpy(bool)
+    parts.append(pd.DataFrame({"part": "churned", "p": entry_p[churned], "k": 0,
+                               "n": n[churned]}))
+    if spec.mode == "on":
+        for k in range(spec.periods):
+            back = (horizon >= k) & masks.bits_at(matrix, entry_p - lo + k)
+            parts.append(pd.DataFrame({"part": "value", "p": entry_p[back], "k": k,
+                                       "n": n[back]}))
+    else:  # the furthest period of a return (the entry's own at least), capped
+        furthest = np.minimum(masks.last_bits(matrix) - (entry_p - lo), horizon)
+        parts.append(pd.DataFrame({"part": "reach", "p": entry_p, "k": furthest, "n": n}))
+    cells = pd.concat(parts).groupby(["part", "p", "k"], as_index=False)["n"].sum()
+    cells["cohort"] = [period_start(int(p), spec.period).isoformat() for p in cells["p"]]
+    return cells[["part", "cohort", "k", "n"]]
 
 
 def _churned(members: ir.Table, returns: ir.Table, end: ir.TimestampValue,
