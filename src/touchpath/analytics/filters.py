@@ -158,9 +158,11 @@ class EventMatcher:
 
 @dataclass(frozen=True)
 class DateRange:
-    """Calendar days in UTC, ``end`` included: ``DateRange(date(2026, 1, 1), date(2026, 1, 31))``.
+    """Calendar days of the analysis' time zone (``Filters.timezone``, else the store's
+    setting, UTC by default), ``end`` included:
+    ``DateRange(date(2026, 1, 1), date(2026, 1, 31))``.
 
-    ``last_days=30`` means the 30 days ending today (UTC), today included.
+    ``last_days=30`` means the 30 days ending today (in that zone), today included.
     """
 
     start: date | None = None
