@@ -29,9 +29,12 @@ def words_for(first: int, last: int) -> int | None:
     return words if words <= MASK_WORDS else None
 
 
-def mask_aggregates(at: ir.IntegerValue, words: int) -> dict[str, ir.Value]:
+def mask_aggregates(period: ir.IntegerValue, first: int, words: int) -> dict[str, ir.Value]:
     """Aggregates ``w0 ..``: bit ``i`` of word ``j`` is set when some row has
-    ``at == MASK_BITS * j + i`` (``at``: the period minus the first period)."""
+    ``period - first == MASK_BITS * j + i``."""
+    # 64-bit before the subtraction: Ibis may type ``period - first`` as 64-bit where DuckDB
+    # computes it in 32 bits (a month index), and then drops a cast, and ``1 << 31`` overflows
+    at = period.cast("int64") - first
     one = ibis.literal(1, "int64")
     if words == 1:
         return {"w0": (one << at).bit_or()}

@@ -127,7 +127,7 @@ def _cells_from_masks(active: ir.Table) -> pd.DataFrame | None:
     words = masks.words_for(lo, hi)
     if words is None:
         return None
-    aggregates = masks.mask_aggregates(active.p - lo, words)
+    aggregates = masks.mask_aggregates(active.p, lo, words)
     per_person = active.group_by("person_id").agg(**aggregates)
     people = per_person.group_by(list(aggregates)).agg(n=per_person.count()).to_pandas()
     n = people["n"].to_numpy(np.int64)

@@ -314,7 +314,7 @@ def _from_masks(seen: Observation, spec: RetentionSpec
     words = masks.words_for(lo, int(span["hi"]))
     if words is None:
         return None
-    aggregates = masks.mask_aggregates(returns.p - lo, words)
+    aggregates = masks.mask_aggregates(returns.p, lo, words)
     # every entry is a return, so the last return is when the person was last seen
     entry = ibis.cases((matches(returns, spec.cohort_event), returns.timestamp)).min()
     per_person = returns.group_by("person_id").agg(entry_at=entry,
@@ -340,27 +340,36 @@ def _from_masks(seen: Observation, spec: RetentionSpec
 def _cells_of_masks(groups: pd.DataFrame, words: int, lo: int, seen: Observation,
                     spec: RetentionSpec) -> pd.DataFrame:
     """The ``part``, ``cohort``, ``k``, ``n`` cells of :func:`_cells` from the people per
-    (``entry_p``, ``churned``, bits)."""
+    (``entry_p``, ``churned``, bits), summed per (cohort, k) by ``np.bincount``."""
+    if groups.empty:
+        return pd.DataFrame({"part": [], "cohort": [], "k": [], "n": []})
     entry_p = groups["entry_p"].to_numpy(np.int64)
     n = groups["n"].to_numpy(np.int64)
     matrix = masks.word_matrix(groups, words)
     end_p = period_of(seen.last_day + timedelta(days=1), spec.period)
-    horizon = np.minimum(end_p - entry_p - 1, spec.periods - 1)
-    parts = [pd.DataFrame({"part": "size", "p": entry_p, "k": horizon, "n": n})]
-    churned = groups["churned"].to_numpy(bool)
-    parts.append(pd.DataFrame({"part": "churned", "p": entry_p[churned], "k": 0,
-                               "n": n[churned]}))
+    horizon = np.minimum(end_p - entry_p - 1, spec.periods - 1)  # -1: nothing observable yet
+    first = int(entry_p.min())
+    width = spec.periods + 1  # k from -1 to periods - 1
+
+    def summed(part: str, picked: np.ndarray, k: np.ndarray | int) -> list[tuple[str, int, int,
+                                                                               float]]:
+        keys = (entry_p[picked] - first) * width + (np.asarray(k)[picked]
+                                                   if np.ndim(k) else k) + 1
+        sums = np.bincount(keys, weights=n[picked])
+        return [(part, first + int(key) // width, int(key) % width - 1, float(sums[key]))
+                for key in np.flatnonzero(sums)]
+
+    everyone = np.ones(len(groups), bool)
+    cells = summed("size", everyone, horizon)
+    cells += summed("churned", groups["churned"].to_numpy(bool), 0)
     if spec.mode == "on":
         for k in range(spec.periods):
-            back = (horizon >= k) & masks.bits_at(matrix, entry_p - lo + k)
-            parts.append(pd.DataFrame({"part": "value", "p": entry_p[back], "k": k,
-                                       "n": n[back]}))
+            cells += summed("value", (horizon >= k) & masks.bits_at(matrix, entry_p - lo + k), k)
     else:  # the furthest period of a return (the entry's own at least), capped
         furthest = np.minimum(masks.last_bits(matrix) - (entry_p - lo), horizon)
-        parts.append(pd.DataFrame({"part": "reach", "p": entry_p, "k": furthest, "n": n}))
-    cells = pd.concat(parts).groupby(["part", "p", "k"], as_index=False)["n"].sum()
-    cells["cohort"] = [period_start(int(p), spec.period).isoformat() for p in cells["p"]]
-    return cells[["part", "cohort", "k", "n"]]
+        cells += summed("reach", everyone, furthest)
+    return pd.DataFrame([(part, period_start(p, spec.period).isoformat(), k, value)
+                         for part, p, k, value in cells], columns=["part", "cohort", "k", "n"])
 
 
 def _churned(members: ir.Table, returns: ir.Table, end: ir.TimestampValue,
