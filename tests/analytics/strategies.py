@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -15,6 +17,7 @@ import duckdb
 import pyarrow as pa
 from hypothesis import strategies as st
 
+from touchpath.analytics import _period_masks
 from touchpath.analytics.source import TableSource
 from touchpath.store.schema import MIGRATIONS
 
@@ -103,3 +106,15 @@ def event_rows(draw: st.DrawFn, max_events: int = 40, minutes: int = 60 * 24 * 2
             "traits": draw(st.sampled_from((None, None, {"tier": "gold"}, {"tier": "silver"}))),
         })
     return rows
+
+
+@contextmanager
+def mask_size(bits: int, words: int) -> Iterator[None]:
+    """Period masks of ``bits`` periods per word and at most ``words`` words while inside: small
+    masks make random logs span several words (or too many: the way without masks)."""
+    saved = _period_masks.MASK_BITS, _period_masks.MASK_WORDS
+    _period_masks.MASK_BITS, _period_masks.MASK_WORDS = bits, words
+    try:
+        yield
+    finally:
+        _period_masks.MASK_BITS, _period_masks.MASK_WORDS = saved

@@ -6,16 +6,15 @@ import json
 from datetime import date
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 
 from tests.analytics.reference import common
 from tests.analytics.reference import lifecycle as reference
-from tests.analytics.strategies import event_rows, source_of
+from tests.analytics.strategies import event_rows, mask_size, source_of
 from tests.analytics.test_retention import golden_source
-from touchpath.analytics import _period_masks, from_dict, run_json, to_dict
+from touchpath.analytics import from_dict, run_json, to_dict
 from touchpath.analytics.lifecycle import (
     STATUSES,
     LifecycleResult,
@@ -73,8 +72,7 @@ def test_every_way_of_counting_equals_the_reference(rows: list[dict[str, Any]], 
     Spark) takes."""
     source = source_of(rows)
     every = common.load(source)
-    with patch.object(_period_masks, "MASK_BITS", bits), \
-            patch.object(_period_masks, "MASK_WORDS", words):
+    with mask_size(bits, words):
         for data in SPECS:
             spec = from_dict(LifecycleSpec, data)
             assert rows_of(lifecycle(source, spec)) == reference.lifecycle(every, spec), data

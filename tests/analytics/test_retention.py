@@ -9,18 +9,16 @@ import math
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 
 from tests.analytics.reference import common
 from tests.analytics.reference import retention as reference
-from tests.analytics.strategies import event_rows, source_of
+from tests.analytics.strategies import event_rows, mask_size, source_of
 from touchpath.analytics import (
     EventMatcher,
     PropertyFilter,
-    _period_masks,
     from_dict,
     run,
     run_json,
@@ -138,8 +136,7 @@ def test_masks_of_many_words_and_the_joins_equal_the_reference(
     and with a span too long for the masks (the joins Spark always takes)."""
     source = source_of(rows)
     every = common.load(source)
-    with patch.object(_period_masks, "MASK_BITS", bits), \
-            patch.object(_period_masks, "MASK_WORDS", words):
+    with mask_size(bits, words):
         for data in MASKED:
             spec = from_dict(RetentionSpec, data)
             assert_same(as_reference(retention(source, spec)),
